@@ -1,0 +1,141 @@
+"""The running bot: one aiohttp application wiring the webhook, the inbox, the worker pool,
+the GitHub App client and the handlers together."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+
+import aiohttp
+from aiohttp import web
+from gidgethub import routing, sansio
+
+from . import __version__
+from .config import ConfigLoader
+from .context import Services
+from .dispatch import Dispatcher
+from .github import GitHubApp
+from .inbox import ClaimedDelivery, Inbox
+from .logs import delivery_context
+from .metrics import Metrics
+from .render import Renderer
+from .settings import Settings
+from .webhook import MAX_BODY, make_webhook_view
+from .worker import WorkerPool
+
+log = logging.getLogger(__name__)
+
+BOT = web.AppKey("bot", "Bot")
+
+
+def registered_routers() -> list[routing.Router]:
+    """The handlers' routers: the one place in ``bot/`` that knows the handlers."""
+    from handlers import ROUTERS
+
+    return list(ROUTERS)
+
+
+class Bot:
+    """Everything one bot process holds, opened on start-up and closed on shutdown."""
+
+    def __init__(self, settings: Settings, routers: Iterable[routing.Router] | None = None) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.inbox = Inbox(settings.database_url)
+        self._routers = list(routers) if routers is not None else registered_routers()
+        self.session: aiohttp.ClientSession | None = None
+        self.github: GitHubApp | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.pool = WorkerPool(
+            self.inbox,
+            self.process,
+            concurrency=settings.workers,
+            metrics=self.metrics,
+            retention_days=settings.retention_days,
+        )
+
+    async def start(self, _app: web.Application | None = None) -> None:
+        await self.inbox.open()
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30, connect=10))
+        self.github = GitHubApp(
+            self.session,
+            app_id=self.settings.app_id,
+            private_key=self.settings.private_key,
+            base_url=self.settings.api_url,
+            metrics=self.metrics,
+            slug=self.settings.app_slug,
+            writes_per_minute=self.settings.writes_per_minute,
+            writes_per_hour=self.settings.writes_per_hour,
+        )
+        services = Services(
+            config=ConfigLoader(),
+            renderer=Renderer(),
+            inbox=self.inbox,
+            app_slug=self.github.slug,
+            client_for=self.github.installation_client,
+        )
+        self.dispatcher = Dispatcher(self._routers, services, self.metrics)
+        # Deliveries recorded but unfinished when the last process stopped are claimed now.
+        self.pool.start()
+        log.info("community-bot %s started", __version__, extra={"fields": {"database": self.inbox.url.split(":", 1)[0]}})
+
+    async def stop_workers(self, _app: web.Application | None = None) -> None:
+        await self.pool.stop()
+
+    async def close(self, _app: web.Application | None = None) -> None:
+        if self.session is not None:
+            await self.session.close()
+        await self.inbox.close()
+
+    async def process(self, delivery: ClaimedDelivery) -> str | None:
+        """Run the handlers on one claimed delivery; the error to record, if any failed."""
+        assert self.dispatcher is not None
+        started = time.monotonic()
+        data = json.loads(delivery.payload)
+        event = sansio.Event(data, event=delivery.event, delivery_id=delivery.id)
+        with delivery_context(
+            delivery=delivery.id,
+            event=delivery.event,
+            action=data.get("action"),
+            installation=(data.get("installation") or {}).get("id"),
+            repository=(data.get("repository") or {}).get("full_name"),
+        ):
+            try:
+                failed = await self.dispatcher.dispatch(event)
+            except Exception as exc:
+                log.exception("delivery could not be dispatched")
+                failed = [f"dispatch: {exc!r}"]
+            if failed:
+                self.metrics.failed.labels(delivery.event).inc()
+                log.error("delivery failed", extra={"fields": {"failed_handlers": failed}})
+                return "handlers failed: " + ", ".join(failed)
+            self.metrics.processed.labels(delivery.event).inc()
+            log.info("delivery processed", extra={"fields": {"seconds": round(time.monotonic() - started, 4)}})
+            return None
+
+    # Routes -----------------------------------------------------------------------------
+
+    async def healthz(self, _request: web.Request) -> web.Response:
+        database = await self.inbox.ping()
+        return web.json_response(
+            {"ok": database, "version": __version__, "database": database}, status=200 if database else 503
+        )
+
+    async def metrics_view(self, _request: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": self.metrics.content_type})
+
+
+def create_app(settings: Settings, routers: Iterable[routing.Router] | None = None) -> web.Application:
+    bot = Bot(settings, routers)
+    # Room for GitHub's largest delivery; the webhook answers 413 past it.
+    app = web.Application(client_max_size=MAX_BODY)
+    app[BOT] = bot
+    app.router.add_route("*", "/webhook", make_webhook_view(bot.inbox, settings.webhook_secrets, bot.metrics, bot.pool.wake))
+    app.router.add_get("/healthz", bot.healthz)
+    app.router.add_get("/metrics", bot.metrics_view)
+    app.on_startup.append(bot.start)
+    app.on_shutdown.append(bot.stop_workers)
+    app.on_cleanup.append(bot.close)
+    return app

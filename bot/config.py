@@ -1,0 +1,203 @@
+"""A repository's config: ``.github/community-bot.yml`` from its default branch, falling back to
+the organisation's ``.github`` repository, with Probot's ``_extends``, merged over the defaults.
+
+Only the default branch is read (no ``ref``), so a pull request cannot change how the bot
+treats that same pull request.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import importlib.resources
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import cachetools
+import gidgethub
+import jsonschema
+import yaml
+from gidgethub.abc import GitHubAPI
+
+log = logging.getLogger(__name__)
+
+CONFIG_PATH = ".github/community-bot.yml"
+TEMPLATES_DIR = ".github/community-bot/templates/"
+ORG_CONFIG_REPO = ".github"
+MAX_EXTENDS = 3
+
+# No config anywhere: welcome and good-first-issue commands on; DCO and CLA off, since they
+# gate merging and a maintainer should choose them.
+DEFAULTS: dict[str, Any] = {
+    "welcome": {"enabled": True},
+    "dco": {"enabled": False},
+    "cla": {"enabled": False},
+    "good_first_issue": {"enabled": True, "suggest": {"enabled": False}},
+    "conduct": {"enabled": True, "link_in_welcome": True, "remind_heated_threads": False},
+}
+
+SCHEMA: dict[str, Any] = json.loads(importlib.resources.files("bot").joinpath("config-schema.json").read_text())
+_validator = jsonschema.Draft202012Validator(SCHEMA)
+
+
+class ConfigError(ValueError):
+    """A config file that does not parse or does not match the schema."""
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base``, mappings merged key by key, anything else replaced."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def parse(text: str) -> dict[str, Any]:
+    """The config in ``text``, checked against the schema, or a ConfigError saying why not."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    errors = sorted(_validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError("; ".join(_describe(error) for error in errors))
+    return data
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(part) for part in error.absolute_path) or "top level"
+    return f"{where}: {error.message}"
+
+
+def parse_extends(value: str, owner: str) -> tuple[str, str, str]:
+    """``repo``, ``owner/repo`` or either with ``:path`` -> (owner, repo, path)."""
+    target, _, path = value.partition(":")
+    other_owner, _, repo = target.rpartition("/")
+    return other_owner or owner, repo, path or CONFIG_PATH
+
+
+async def fetch_file(gh: GitHubAPI, owner: str, repo: str, path: str) -> str | None:
+    """A file's text on the default branch, or None where there is no such file."""
+    try:
+        answer = await gh.getitem("/repos/{owner}/{repo}/contents/{+path}", {"owner": owner, "repo": repo, "path": path})
+    except gidgethub.BadRequest as exc:
+        if exc.status_code == 404:
+            return None
+        raise
+    if not isinstance(answer, Mapping) or answer.get("type") != "file" or "content" not in answer:
+        return None
+    return base64.b64decode(answer["content"]).decode("utf-8", errors="replace")
+
+
+class RepoConfig(dict[str, Any]):
+    """Sections by name; ``errors`` lists what was wrong with the file, if anything."""
+
+    def __init__(self, data: Mapping[str, Any], errors: list[str] | None = None, source: str | None = None) -> None:
+        super().__init__(data)
+        self.errors = errors or []
+        self.source = source
+
+    def section(self, name: str) -> dict[str, Any]:
+        return self.get(name, {})
+
+    def enabled(self, name: str) -> bool:
+        return bool(self.section(name).get("enabled", False))
+
+
+class ConfigLoader:
+    """Loads and caches each repository's config and template overrides."""
+
+    def __init__(self, *, ttl: float = 3600, maxsize: int = 10_000) -> None:
+        self._configs: cachetools.TTLCache[tuple[str, str], RepoConfig] = cachetools.TTLCache(maxsize, ttl)
+        self._templates: cachetools.TTLCache[tuple[str, str, str], str | None] = cachetools.TTLCache(maxsize, ttl)
+
+    async def load(self, gh: GitHubAPI, owner: str, repo: str) -> RepoConfig:
+        key = (owner.lower(), repo.lower())
+        config = self._configs.get(key)
+        if config is None:
+            config = await self._load(gh, owner, repo)
+            self._configs[key] = config
+        return config
+
+    async def _load(self, gh: GitHubAPI, owner: str, repo: str) -> RepoConfig:
+        source = f"{owner}/{repo}/{CONFIG_PATH}"
+        text = await fetch_file(gh, owner, repo, CONFIG_PATH)
+        if text is None and repo != ORG_CONFIG_REPO:
+            source = f"{owner}/{ORG_CONFIG_REPO}/{CONFIG_PATH}"
+            text = await fetch_file(gh, owner, ORG_CONFIG_REPO, CONFIG_PATH)
+        if text is None:
+            return RepoConfig(DEFAULTS)
+        try:
+            data = await self._resolve_extends(gh, owner, parse(text), seen={source})
+        except ConfigError as exc:
+            log.error(
+                "config ignored, defaults apply: %s",
+                exc,
+                extra={"fields": {"repository": f"{owner}/{repo}", "config": source, "reason": str(exc)}},
+            )
+            return RepoConfig(DEFAULTS, errors=[str(exc)], source=source)
+        return RepoConfig(merge(DEFAULTS, data), source=source)
+
+    async def _resolve_extends(self, gh: GitHubAPI, owner: str, data: dict[str, Any], seen: set[str]) -> dict[str, Any]:
+        extends = data.pop("_extends", None)
+        if extends is None:
+            return data
+        if len(seen) > MAX_EXTENDS:
+            raise ConfigError(f"_extends goes deeper than {MAX_EXTENDS} files")
+        base_owner, base_repo, path = parse_extends(extends, owner)
+        source = f"{base_owner}/{base_repo}/{path}"
+        if source in seen:
+            raise ConfigError(f"_extends loops back to {source}")
+        text = await fetch_file(gh, base_owner, base_repo, path)
+        if text is None:
+            raise ConfigError(f"_extends names {source}, which does not exist or cannot be read")
+        try:
+            base = parse(text)
+        except ConfigError as exc:
+            raise ConfigError(f"{source} (named by _extends): {exc}") from None
+        base = await self._resolve_extends(gh, base_owner, base, seen | {source})
+        return merge(base, data)
+
+    async def template(self, gh: GitHubAPI, owner: str, repo: str, name: str) -> str | None:
+        """The repository's own version of a template, if it has one."""
+        key = (owner.lower(), repo.lower(), name)
+        if key not in self._templates:
+            self._templates[key] = await fetch_file(gh, owner, repo, TEMPLATES_DIR + name)
+        return self._templates[key]
+
+    def invalidate_on_push(self, payload: Mapping[str, Any]) -> None:
+        """Forget a repository's config when a push to its default branch may have changed it."""
+        repository = payload.get("repository") or {}
+        owner = (repository.get("owner") or {}).get("login") or (repository.get("owner") or {}).get("name")
+        name = repository.get("name")
+        if not owner or not name or payload.get("ref") != f"refs/heads/{repository.get('default_branch')}":
+            return
+        if not _touches_config(payload):
+            return
+        owner, name = owner.lower(), name.lower()
+        # The organisation's .github repository is every repository's fallback.
+        every_repo = name == ORG_CONFIG_REPO
+        for cache in (self._configs, self._templates):
+            for key in list(cache.keys()):
+                if key[0] == owner and (every_repo or key[1] == name):
+                    cache.pop(key, None)
+        log.info("config cache cleared after a push", extra={"fields": {"repository": f"{owner}/{name}"}})
+
+
+def _touches_config(payload: Mapping[str, Any]) -> bool:
+    commits = payload.get("commits") or []
+    # GitHub lists at most 20 commits in a push; past that, assume the config changed.
+    if not commits or len(commits) >= 20:
+        return True
+    for commit in commits:
+        for path in (*commit.get("added", ()), *commit.get("modified", ()), *commit.get("removed", ())):
+            if path == CONFIG_PATH or path.startswith(TEMPLATES_DIR):
+                return True
+    return False

@@ -1,0 +1,101 @@
+"""What a handler is given beside the event: one object with the installation's GitHub client,
+the repository's config, templates and the bot's storage, and the one place that comments."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from gidgethub import sansio
+from gidgethub.abc import GitHubAPI
+
+from .comments import Outcome, upsert_comment
+from .config import ConfigLoader, RepoConfig
+from .inbox import Inbox
+from .render import Renderer
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Services:
+    """What every event's context shares, built once per process."""
+
+    config: ConfigLoader
+    renderer: Renderer
+    inbox: Inbox | None
+    app_slug: Callable[[], Awaitable[str]]
+    # The installation's client for an installation id (a dry-run client under ``replay``).
+    client_for: Callable[[int], GitHubAPI]
+    # ``replay --config FILE`` puts a fixed config here instead of reading the repository's.
+    fixed_config: RepoConfig | None = None
+
+
+def is_bot(user: dict[str, Any] | None) -> bool:
+    return bool(user) and (user.get("type") == "Bot" or str(user.get("login", "")).endswith("[bot]"))
+
+
+class EventContext:
+    def __init__(self, event: sansio.Event, services: Services) -> None:
+        self.event = event
+        self._services = services
+        self._gh: GitHubAPI | None = None
+        payload = event.data if isinstance(event.data, dict) else {}
+        repository = payload.get("repository") or {}
+        self.installation_id: int | None = (payload.get("installation") or {}).get("id")
+        self.owner: str | None = (repository.get("owner") or {}).get("login")
+        self.repo: str | None = repository.get("name")
+        self.sender: dict[str, Any] = payload.get("sender") or {}
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    @property
+    def sender_is_bot(self) -> bool:
+        return is_bot(self.sender)
+
+    @property
+    def gh(self) -> GitHubAPI:
+        """The installation's GitHub client."""
+        if self._gh is None:
+            if self.installation_id is None:
+                raise LookupError(f"a {self.event.event} event without an installation cannot call GitHub")
+            self._gh = self._services.client_for(self.installation_id)
+        return self._gh
+
+    async def bot_login(self) -> str:
+        return f"{await self._services.app_slug()}[bot]"
+
+    async def config(self) -> RepoConfig:
+        if self._services.fixed_config is not None:
+            return self._services.fixed_config
+        return await self._services.config.load(self.gh, self.owner, self.repo)
+
+    async def render(self, template: str, **variables: Any) -> str:
+        """A built-in template, or the repository's override of it."""
+        override = await self._services.config.template(self.gh, self.owner, self.repo, template)
+        return self._services.renderer.render(template, variables, override=override)
+
+    async def comment(self, number: int, kind: str, template: str, **variables: Any) -> Outcome | None:
+        """Post or update the bot's one comment of ``kind`` on issue or PR ``number``.
+
+        Never in answer to a bot: two bots answering each other would never stop.
+        """
+        if self.sender_is_bot:
+            log.info("no comment in answer to a bot", extra={"fields": {"kind": kind, "sender": self.sender.get("login")}})
+            return None
+        body = await self.render(template, **variables)
+        outcome, _ = await upsert_comment(
+            self.gh, owner=self.owner, repo=self.repo, number=number, kind=kind, body=body, bot_login=await self.bot_login()
+        )
+        log.info("comment %s", outcome, extra={"fields": {"kind": kind, "number": number}})
+        return outcome
+
+    async def mark_once(self, kind: str, key: str) -> bool:
+        """True the first time (kind, key) is remembered, so a thing is done once ever."""
+        if self._services.inbox is None:
+            return True
+        return await self._services.inbox.mark_once(kind, key)

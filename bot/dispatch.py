@@ -1,0 +1,62 @@
+"""Hands each event to every handler that subscribes to it, one by one, so one handler's
+failure neither hides nor stops the others (gidgethub's ``Router.dispatch`` stops at the first
+exception)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gidgethub import routing, sansio
+
+from .context import EventContext, Services, is_bot
+from .metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Any]
+
+
+def accepts_bots(handler: Handler) -> Handler:
+    """Let events sent by other bots reach this handler (a check must finish on a Dependabot PR)."""
+    handler.accepts_bots = True  # type: ignore[attr-defined]
+    return handler
+
+
+def handler_name(handler: Handler) -> str:
+    return f"{handler.__module__}.{handler.__qualname__}"
+
+
+class Dispatcher:
+    def __init__(self, routers: Iterable[routing.Router], services: Services, metrics: Metrics | None = None) -> None:
+        self.router = routing.Router(*routers)
+        self.services = services
+        self.metrics = metrics
+
+    async def handlers_for(self, event: sansio.Event) -> list[Handler]:
+        """The handlers this event reaches, in a stable order."""
+        handlers = sorted(self.router.fetch(event), key=handler_name)
+        sender = event.data.get("sender") if isinstance(event.data, dict) else None
+        if handlers and is_bot(sender):
+            if sender.get("login") == f"{await self.services.app_slug()}[bot]":
+                return []  # our own doing: answering it could loop
+            handlers = [h for h in handlers if getattr(h, "accepts_bots", False)]
+        return handlers
+
+    async def dispatch(self, event: sansio.Event) -> list[str]:
+        """Run the event's handlers; the names of those that raised."""
+        if event.event == "push" and isinstance(event.data, dict):
+            self.services.config.invalidate_on_push(event.data)
+        failed = []
+        context = EventContext(event, self.services)
+        for handler in await self.handlers_for(event):
+            name = handler_name(handler)
+            try:
+                await handler(event, context)
+            except Exception:
+                log.exception("handler %s failed", name, extra={"fields": {"handler": name}})
+                if self.metrics is not None:
+                    self.metrics.handler_errors.labels(name).inc()
+                failed.append(name)
+        return failed

@@ -1,0 +1,379 @@
+"""The inbox: every accepted delivery, durably recorded, then claimed by workers with a lease.
+
+SQLAlchemy 2 (async Core) over SQLite (aiosqlite, the embedded default, one process) or
+PostgreSQL (asyncpg, for several processes sharing one database). Recording goes through one
+writer task that commits whatever has queued up meanwhile in a single transaction (group
+commit), so a burst of deliveries costs one commit, not one each, and each is still on disk
+before it is acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
+
+metadata = MetaData()
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(100), primary_key=True),  # X-GitHub-Delivery, the same on redelivery
+    Column("event", String(100), nullable=False),
+    Column("action", String(100)),
+    Column("installation_id", BigInteger),
+    Column("repository", String(300)),
+    Column("payload", Text, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("state", String(16), nullable=False),  # pending, processing, done, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(200)),
+    Column("lease_expires", Float),
+    Column("finished_at", Float),
+    Column("error", Text),
+    Index("ix_deliveries_state_received", "state", "received_at"),
+)
+
+# Facts a handler must remember once and for all ("welcomed this person in this repository").
+marks = Table(
+    "marks",
+    metadata,
+    Column("kind", String(100), primary_key=True),
+    Column("key", String(500), primary_key=True),
+    Column("created_at", Float, nullable=False),
+)
+
+PENDING, PROCESSING, DONE, FAILED = "pending", "processing", "done", "failed"
+_BATCH_LIMIT = 500
+
+
+class InboxUnavailable(Exception):
+    """The database could not record or read deliveries."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NewDelivery:
+    id: str
+    event: str
+    payload: str
+    action: str | None = None
+    installation_id: int | None = None
+    repository: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimedDelivery:
+    id: str
+    event: str
+    payload: str
+    attempts: int
+    received_at: float
+
+
+@dataclasses.dataclass
+class _Write:
+    kind: str  # "record" or "finish"
+    params: dict[str, Any]
+    done: asyncio.Future[bool]
+
+
+def default_owner() -> str:
+    """This process's name on the leases it holds."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Inbox:
+    def __init__(self, url: str, *, owner: str | None = None, lease_seconds: float = 60.0) -> None:
+        self.url = url
+        self.owner = owner or default_owner()
+        self.lease_seconds = lease_seconds
+        self.engine: AsyncEngine | None = None
+        self._writes: asyncio.Queue[_Write] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    async def open(self) -> None:
+        if self.is_sqlite:
+            # One connection: SQLite has one writer at a time anyway, and a second connection
+            # would only meet "database is locked".
+            self.engine = create_async_engine(self.url, pool_size=1, max_overflow=0, connect_args={"timeout": 30})
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_async_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            if self.is_sqlite:
+                # One process owns a SQLite inbox: whatever it held when it stopped is its own
+                # unfinished work, to be done again now.
+                await conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.state == PROCESSING)
+                    .values(state=PENDING, lease_owner=None, lease_expires=None)
+                )
+        self._writer = asyncio.create_task(self._write_loop(), name="inbox-writer")
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
+
+    # Group-committed writes -------------------------------------------------------------
+
+    async def record(self, delivery: NewDelivery) -> bool:
+        """Record a delivery; True when new, False when its id was recorded before."""
+        params = dataclasses.asdict(delivery) | {"received_at": time.time(), "state": PENDING, "attempts": 0}
+        return await self._submit("record", params)
+
+    async def finish(self, delivery_id: str, *, error: str | None = None) -> None:
+        """Mark a claimed delivery done, or failed with the error."""
+        params = {
+            "b_id": delivery_id,
+            "b_state": FAILED if error else DONE,
+            "b_error": error,
+            "b_finished_at": time.time(),
+        }
+        await self._submit("finish", params)
+
+    async def _submit(self, kind: str, params: dict[str, Any]) -> bool:
+        if self._writer is None or self._writer.done():
+            raise InboxUnavailable("the inbox is not open")
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._writes.put_nowait(_Write(kind, params, done))
+        return await done
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._writes.get()]
+            while not self._writes.empty() and len(batch) < _BATCH_LIMIT:
+                batch.append(self._writes.get_nowait())
+            try:
+                outcomes = await self._commit(batch)
+            except (SQLAlchemyError, OSError) as exc:
+                log.error("the inbox could not commit %d writes: %s", len(batch), exc)
+                for write in batch:
+                    if not write.done.done():
+                        write.done.set_exception(InboxUnavailable(str(exc)))
+            else:
+                for write, outcome in zip(batch, outcomes):
+                    if not write.done.done():
+                        write.done.set_result(outcome)
+
+    async def _commit(self, batch: list[_Write]) -> list[bool]:
+        records = [w.params for w in batch if w.kind == "record"]
+        finishes = [w.params for w in batch if w.kind == "finish"]
+        inserted: set[str] = set()
+        assert self.engine is not None
+        async with self.engine.begin() as conn:
+            if records:
+                unique = list({r["id"]: r for r in reversed(records)}.values())
+                stmt = self._insert(deliveries).on_conflict_do_nothing(index_elements=["id"]).returning(deliveries.c.id)
+                result = await conn.execute(stmt, unique)
+                inserted = set(result.scalars().all())
+            if finishes:
+                await conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id == bindparam("b_id"))
+                    .values(
+                        state=bindparam("b_state"),
+                        error=bindparam("b_error"),
+                        finished_at=bindparam("b_finished_at"),
+                        lease_owner=None,
+                        lease_expires=None,
+                    ),
+                    finishes,
+                )
+        outcomes = []
+        for write in batch:
+            if write.kind == "record":
+                # Only the first of several writes of one id in a batch is the new one.
+                new = write.params["id"] in inserted
+                inserted.discard(write.params["id"])
+                outcomes.append(new)
+            else:
+                outcomes.append(True)
+        return outcomes
+
+    def _insert(self, table: Table) -> Any:
+        return (sqlite.insert if self.is_sqlite else postgresql.insert)(table)
+
+    # Leases -----------------------------------------------------------------------------
+
+    async def claim(self, limit: int) -> list[ClaimedDelivery]:
+        """Take up to ``limit`` deliveries that are pending or whose holder's lease ran out."""
+        now = time.time()
+        claimable = (
+            select(deliveries.c.id)
+            .where(
+                or_(
+                    deliveries.c.state == PENDING,
+                    and_(deliveries.c.state == PROCESSING, deliveries.c.lease_expires < now),
+                )
+            )
+            .order_by(deliveries.c.received_at)
+            .limit(limit)
+            # Several processes on PostgreSQL: each skips the rows another is claiming.
+            .with_for_update(skip_locked=True)
+        )
+        stmt = (
+            update(deliveries)
+            .where(deliveries.c.id.in_(claimable.scalar_subquery()))
+            .values(
+                state=PROCESSING,
+                lease_owner=self.owner,
+                lease_expires=now + self.lease_seconds,
+                attempts=deliveries.c.attempts + 1,
+            )
+            .returning(
+                deliveries.c.id,
+                deliveries.c.event,
+                deliveries.c.payload,
+                deliveries.c.attempts,
+                deliveries.c.received_at,
+            )
+        )
+        async with self._connection() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return sorted((ClaimedDelivery(*row) for row in rows), key=lambda d: d.received_at)
+
+    async def extend(self, delivery_ids: list[str]) -> None:
+        """Renew this process's leases on deliveries still in hand."""
+        if not delivery_ids:
+            return
+        async with self._connection() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == self.owner)
+                .values(lease_expires=time.time() + self.lease_seconds)
+            )
+
+    async def release(self, delivery_ids: list[str]) -> None:
+        """Give deliveries back unfinished, for the next worker or process to take."""
+        if not delivery_ids:
+            return
+        async with self._connection() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == self.owner)
+                .values(state=PENDING, lease_owner=None, lease_expires=None)
+            )
+
+    async def prune(self, *, older_than_days: float) -> int:
+        """Delete finished deliveries received before the retention window."""
+        cutoff = time.time() - older_than_days * 86400
+        async with self._connection() as conn:
+            result = await conn.execute(
+                delete(deliveries).where(deliveries.c.state.in_([DONE, FAILED]), deliveries.c.received_at < cutoff)
+            )
+        return result.rowcount
+
+    # Reading ----------------------------------------------------------------------------
+
+    async def ping(self) -> bool:
+        try:
+            async with self._connection() as conn:
+                await conn.execute(text("SELECT 1"))
+        except InboxUnavailable:
+            return False
+        return True
+
+    async def get(self, delivery_id: str) -> dict[str, Any] | None:
+        async with self._connection() as conn:
+            row = (await conn.execute(select(deliveries).where(deliveries.c.id == delivery_id))).mappings().first()
+        return dict(row) if row else None
+
+    async def count_by_state(self) -> dict[str, int]:
+        async with self._connection() as conn:
+            rows = (await conn.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state))).all()
+        return {state: count for state, count in rows}
+
+    # Marks ------------------------------------------------------------------------------
+
+    async def mark_once(self, kind: str, key: str) -> bool:
+        """Remember (kind, key); True the first time it is remembered, False ever after."""
+        stmt = (
+            self._insert(marks)
+            .values(kind=kind, key=key, created_at=time.time())
+            .on_conflict_do_nothing(index_elements=["kind", "key"])
+            .returning(marks.c.kind)
+        )
+        async with self._connection() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def is_marked(self, kind: str, key: str) -> bool:
+        async with self._connection() as conn:
+            row = (await conn.execute(select(marks.c.kind).where(marks.c.kind == kind, marks.c.key == key))).first()
+        return row is not None
+
+    def _connection(self) -> _Transaction:
+        if self.engine is None:
+            raise InboxUnavailable("the inbox is not open")
+        return _Transaction(self.engine)
+
+
+class _Transaction:
+    """``engine.begin()`` whose database errors surface as InboxUnavailable."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._begin = engine.begin()
+
+    async def __aenter__(self) -> Any:
+        try:
+            return await self._begin.__aenter__()
+        except (SQLAlchemyError, OSError) as exc:
+            raise InboxUnavailable(str(exc)) from exc
+
+    async def __aexit__(self, *exc_info: Any) -> bool:
+        try:
+            await self._begin.__aexit__(*exc_info)
+        except (SQLAlchemyError, OSError) as exc:
+            raise InboxUnavailable(str(exc)) from exc
+        if exc_info[0] is not None and issubclass(exc_info[0], (SQLAlchemyError, OSError)):
+            raise InboxUnavailable(str(exc_info[1])) from exc_info[1]
+        return False
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers work beside the writer; FULL syncs each commit to disk, which group
+    # commit makes affordable.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()

@@ -1,0 +1,128 @@
+"""``POST /webhook``: verify a delivery, record it, answer at once; processing comes later.
+
+Every answer is deliberate: a delivery GitHub should retry is never answered 2xx unless it is
+on disk, and no malformed request becomes a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import gidgethub
+from aiohttp import web
+from gidgethub import sansio
+
+from .inbox import Inbox, InboxUnavailable, NewDelivery
+from .logs import delivery_context
+from .metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+# GitHub caps a delivery's payload at 25 MB; anything larger is not from GitHub.
+MAX_BODY = 25 * 1024 * 1024
+MAX_HEADER_VALUE = 100
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+def verify(headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...]) -> sansio.Event:
+    """The event, if one of the webhook secrets signed it; otherwise Rejected."""
+    if not headers.get("x-hub-signature-256"):
+        raise Rejected(401, "signature_missing", "X-Hub-Signature-256 is missing")
+    for secret in secrets:
+        try:
+            event = sansio.Event.from_http(headers, body, secret=secret)
+        except gidgethub.ValidationFailure:
+            continue  # during a rotation the previous secret may have signed it
+        except TypeError:
+            # hmac.compare_digest refuses a non-ASCII signature.
+            raise Rejected(401, "signature_invalid", "X-Hub-Signature-256 is not a valid signature") from None
+        except gidgethub.BadRequest:
+            # The content type was already checked, so the body is what failed to decode.
+            raise Rejected(400, "malformed_json", "the body is not valid UTF-8 JSON") from None
+        if not isinstance(event.data, dict):
+            raise Rejected(400, "malformed_json", "the body is not a JSON object")
+        return event
+    raise Rejected(401, "signature_invalid", "the signature does not match the webhook secret")
+
+
+def _field(data: Mapping[str, Any], key: str, inner: str) -> Any:
+    value = data.get(key)
+    return value.get(inner) if isinstance(value, Mapping) else None
+
+
+def new_delivery(event: sansio.Event, body: bytes) -> NewDelivery:
+    data = event.data
+    action = data.get("action")
+    installation = _field(data, "installation", "id")
+    repository = _field(data, "repository", "full_name")
+    return NewDelivery(
+        id=event.delivery_id,
+        event=event.event,
+        payload=body.decode("utf-8"),
+        action=action if isinstance(action, str) else None,
+        installation_id=installation if isinstance(installation, int) else None,
+        repository=repository if isinstance(repository, str) else None,
+    )
+
+
+async def _read_event(request: web.Request, secrets: tuple[str, ...]) -> tuple[sansio.Event, bytes]:
+    if request.method != "POST":
+        raise Rejected(405, "method", f"{request.method} is not allowed; GitHub delivers with POST")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise Rejected(413, "too_large", f"the body is over {MAX_BODY} bytes")
+    for header in ("X-GitHub-Event", "X-GitHub-Delivery"):
+        value = request.headers.get(header, "")
+        if not value or len(value) > MAX_HEADER_VALUE:
+            raise Rejected(400, "missing_header", f"{header} is missing or malformed")
+    if request.content_type != "application/json":
+        raise Rejected(415, "content_type", f"the content type must be application/json, not {request.content_type!r}")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise Rejected(413, "too_large", f"the body is over {MAX_BODY} bytes") from None
+    return verify(request.headers, body, secrets), body
+
+
+def make_webhook_view(
+    inbox: Inbox, secrets: tuple[str, ...], metrics: Metrics, on_recorded: Any
+) -> Any:
+    async def receive(request: web.Request) -> web.Response:
+        delivery_id = request.headers.get("X-GitHub-Delivery", "")[:MAX_HEADER_VALUE] or None
+        event_name = request.headers.get("X-GitHub-Event", "")[:MAX_HEADER_VALUE] or None
+        with delivery_context(delivery=delivery_id, event=event_name):
+            try:
+                event, body = await _read_event(request, secrets)
+            except Rejected as rejected:
+                metrics.rejected.labels(rejected.reason).inc()
+                log.warning("delivery rejected: %s", rejected, extra={"fields": {"reason": rejected.reason, "status": rejected.status}})
+                headers = {"Allow": "POST"} if rejected.status == 405 else None
+                return web.json_response({"error": str(rejected)}, status=rejected.status, headers=headers)
+            delivery = new_delivery(event, body)
+            with delivery_context(
+                action=delivery.action, installation=delivery.installation_id, repository=delivery.repository
+            ):
+                try:
+                    is_new = await inbox.record(delivery)
+                except InboxUnavailable as exc:
+                    # Not on disk, so not acknowledged: GitHub marks it failed and it can be redelivered.
+                    metrics.rejected.labels("unavailable").inc()
+                    log.error("delivery not recorded: %s", exc, extra={"fields": {"reason": "unavailable"}})
+                    return web.json_response({"error": "the delivery could not be recorded; retry"}, status=503)
+                if not is_new:
+                    metrics.duplicates.inc()
+                    log.info("delivery already recorded; not processed again")
+                    return web.json_response({"delivery": delivery.id, "status": "duplicate"}, status=200)
+                metrics.received.labels(delivery.event).inc()
+                on_recorded()
+                log.debug("delivery recorded")
+                return web.json_response({"delivery": delivery.id, "status": "accepted"}, status=202)
+
+    return receive

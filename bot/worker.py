@@ -1,0 +1,138 @@
+"""A bounded pool of workers that claim recorded deliveries, process them, and mark them done.
+
+Work comes from the inbox, never from memory: the webhook only records a delivery and wakes
+the pool. So a delivery recorded by this process, by another process on the same PostgreSQL,
+or before a crash, is found the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from .inbox import ClaimedDelivery, Inbox, InboxUnavailable
+from .metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+# A delivery whose processing kept killing its process is given up after this many claims.
+MAX_ATTEMPTS = 5
+
+Process = Callable[[ClaimedDelivery], Awaitable[str | None]]
+
+
+class WorkerPool:
+    def __init__(
+        self,
+        inbox: Inbox,
+        process: Process,
+        *,
+        concurrency: int = 8,
+        metrics: Metrics | None = None,
+        poll_interval: float = 1.0,
+        retention_days: float = 7,
+        prune_interval: float = 3600,
+    ) -> None:
+        self.inbox = inbox
+        self._process = process
+        self.concurrency = concurrency
+        self._metrics = metrics
+        self._poll_interval = poll_interval
+        self._retention_days = retention_days
+        self._prune_interval = prune_interval
+        self._in_hand: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        if self._metrics is not None:
+            self._metrics.in_hand.set_function(lambda: len(self._in_hand))
+        self._tasks = [
+            asyncio.create_task(self._feed(), name="worker-feed"),
+            asyncio.create_task(self._every(self.inbox.lease_seconds / 3, self._renew_leases), name="worker-leases"),
+            asyncio.create_task(self._every(self._prune_interval, self._prune), name="worker-prune"),
+        ]
+
+    def wake(self) -> None:
+        """New work was recorded."""
+        self._wake.set()
+
+    @property
+    def in_hand(self) -> int:
+        return len(self._in_hand)
+
+    async def stop(self, timeout: float = 25.0) -> None:
+        """Take no more work; finish what is in hand within ``timeout``; give back the rest."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        in_hand = dict(self._in_hand)
+        if in_hand:
+            log.info("finishing %d deliveries in hand before stopping", len(in_hand))
+            _, unfinished = await asyncio.wait(in_hand.values(), timeout=timeout)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+            left = [delivery_id for delivery_id, task in in_hand.items() if task in unfinished]
+            if left:
+                log.warning("giving back %d unfinished deliveries", len(left))
+                with contextlib.suppress(InboxUnavailable):
+                    await self.inbox.release(left)
+
+    async def _feed(self) -> None:
+        while True:
+            free = self.concurrency - len(self._in_hand)
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            self._wake.clear()
+            try:
+                batch = await self.inbox.claim(free)
+            except InboxUnavailable as exc:
+                log.error("cannot claim deliveries: %s", exc)
+                batch = []
+            for delivery in batch:
+                self._in_hand[delivery.id] = asyncio.create_task(self._run(delivery), name=f"delivery-{delivery.id}")
+            if not batch:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+
+    async def _run(self, delivery: ClaimedDelivery) -> None:
+        started = time.monotonic()
+        try:
+            if delivery.attempts > MAX_ATTEMPTS:
+                error: str | None = f"given up after {MAX_ATTEMPTS} attempts that did not finish"
+                log.error(error, extra={"fields": {"delivery": delivery.id}})
+            else:
+                error = await self._process(delivery)
+            try:
+                await self.inbox.finish(delivery.id, error=error)
+            except InboxUnavailable as exc:
+                # Its lease runs out and it is processed again: handlers are idempotent.
+                log.error("cannot mark delivery finished: %s", exc, extra={"fields": {"delivery": delivery.id}})
+            if self._metrics is not None:
+                self._metrics.processing_seconds.observe(time.monotonic() - started)
+        finally:
+            self._in_hand.pop(delivery.id, None)
+            self._slot_free.set()
+
+    async def _every(self, interval: float, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await job()
+            except InboxUnavailable as exc:
+                log.error("inbox unavailable for %s: %s", job.__name__, exc)
+
+    async def _renew_leases(self) -> None:
+        await self.inbox.extend(list(self._in_hand))
+
+    async def _prune(self) -> None:
+        pruned = await self.inbox.prune(older_than_days=self._retention_days)
+        if pruned:
+            log.info("pruned %d finished deliveries", pruned)

@@ -1,0 +1,95 @@
+"""Shared fixtures: the spec-checking fake GitHub, a bot wired to it, and signed deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from gidgethub import routing
+
+from bot.app import BOT, Bot, create_app
+from bot.settings import Settings
+from tests.fakes import FakeGitHub, make_private_key, sign
+
+SECRET = "test-webhook-secret"
+POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def private_key() -> str:
+    return make_private_key()[0]
+
+
+@pytest.fixture
+async def fake_github(aiohttp_server: Any) -> Any:
+    fake = FakeGitHub(app_id=1, public_key_pem=make_private_key()[1])
+    server = await aiohttp_server(fake.app)
+    fake.url = str(server.make_url("")).rstrip("/")
+    yield fake
+    fake.assert_no_violations()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Any, fake_github: FakeGitHub, private_key: str) -> Any:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "app_id": "1",
+            "private_key": private_key,
+            "webhook_secrets": (SECRET,),
+            "api_url": fake_github.url,
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            "app_slug": None,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def start_bot(aiohttp_client: Any, make_settings: Any) -> Any:
+    """Start the bot's aiohttp app with the given routers; returns its test client."""
+
+    async def start(routers: Iterable[routing.Router] = (), **settings: Any) -> TestClient:
+        return await aiohttp_client(create_app(make_settings(**settings), list(routers)))
+
+    return start
+
+
+def bot_of(client: TestClient) -> Bot:
+    return client.app[BOT]
+
+
+def headers_for(event: str, body: bytes, *, delivery_id: str | None = None, secret: str = SECRET) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery_id or str(uuid.uuid4()),
+        "X-Hub-Signature-256": sign(body, secret),
+    }
+
+
+async def deliver(
+    client: TestClient, event: str, payload: dict[str, Any], *, delivery_id: str | None = None, secret: str = SECRET
+) -> Any:
+    """POST a payload to /webhook as GitHub would, signed; returns the response."""
+    body = json.dumps(payload).encode()
+    return await client.post("/webhook", data=body, headers=headers_for(event, body, delivery_id=delivery_id, secret=secret))
+
+
+async def settle(client: TestClient, timeout: float = 10.0) -> None:
+    """Wait until every recorded delivery is finished."""
+    bot = bot_of(client)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        counts = await bot.inbox.count_by_state()
+        if not counts.get("pending") and not counts.get("processing") and bot.pool.in_hand == 0:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"deliveries not finished in {timeout}s: {await bot.inbox.count_by_state()}")

@@ -1,0 +1,197 @@
+"""Storage on both databases: SQLite always, PostgreSQL when one answers on 127.0.0.1:5432."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from sqlalchemy import text
+
+from bot.inbox import Inbox, NewDelivery, metadata
+from tests.conftest import POSTGRES_URL
+
+
+def _postgres_answers() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+POSTGRES = pytest.param(
+    POSTGRES_URL,
+    id="postgresql",
+    marks=pytest.mark.skipif(not _postgres_answers(), reason="no PostgreSQL answers on 127.0.0.1:5432"),
+)
+
+
+@pytest.fixture(params=["sqlite", POSTGRES])
+async def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
+        return
+    # A clean slate in the shared test database.
+    inbox = Inbox(request.param)
+    await inbox.open()
+    async with inbox.engine.begin() as conn:
+        await conn.run_sync(metadata.drop_all)
+    await inbox.close()
+    yield request.param
+
+
+@pytest.fixture
+async def open_inbox(database_url):
+    opened = []
+
+    async def open_one(**kwargs) -> Inbox:
+        inbox = Inbox(database_url, **kwargs)
+        await inbox.open()
+        opened.append(inbox)
+        return inbox
+
+    yield open_one
+    for inbox in opened:
+        await inbox.close()
+
+
+def delivery(n: int, event: str = "issues") -> NewDelivery:
+    return NewDelivery(id=f"delivery-{n}", event=event, payload='{"n": %d}' % n, action="opened", installation_id=7, repository="o/r")
+
+
+async def test_record_is_new_once(open_inbox):
+    inbox = await open_inbox()
+    assert await inbox.record(delivery(1)) is True
+    assert await inbox.record(delivery(1)) is False
+    assert (await inbox.get("delivery-1"))["state"] == "pending"
+
+
+async def test_concurrent_records_of_one_id_store_one_row(open_inbox):
+    inbox = await open_inbox()
+    outcomes = await asyncio.gather(*(inbox.record(delivery(1)) for _ in range(20)))
+    assert outcomes.count(True) == 1
+    assert await inbox.count_by_state() == {"pending": 1}
+
+
+async def test_claim_takes_oldest_first_and_holds_a_lease(open_inbox):
+    inbox = await open_inbox()
+    for n in range(5):
+        await inbox.record(delivery(n))
+    first = await inbox.claim(3)
+    assert [d.id for d in first] == ["delivery-0", "delivery-1", "delivery-2"]
+    assert all(d.attempts == 1 for d in first)
+    second = await inbox.claim(10)
+    assert [d.id for d in second] == ["delivery-3", "delivery-4"]
+    assert await inbox.claim(10) == []
+
+
+async def test_finish_marks_done_or_failed(open_inbox):
+    inbox = await open_inbox()
+    await inbox.record(delivery(1))
+    await inbox.record(delivery(2))
+    await inbox.claim(2)
+    await inbox.finish("delivery-1")
+    await inbox.finish("delivery-2", error="handlers failed: x")
+    assert (await inbox.get("delivery-1"))["state"] == "done"
+    failed = await inbox.get("delivery-2")
+    assert failed["state"] == "failed"
+    assert failed["error"] == "handlers failed: x"
+
+
+async def test_an_expired_lease_is_taken_over(open_inbox):
+    dead = await open_inbox(owner="dead", lease_seconds=0.2)
+    alive = await open_inbox(owner="alive", lease_seconds=30)
+    await dead.record(delivery(1))
+    assert [d.id for d in await dead.claim(1)] == ["delivery-1"]
+    assert await alive.claim(1) == []
+    await asyncio.sleep(0.3)
+    taken = await alive.claim(1)
+    assert [(d.id, d.attempts) for d in taken] == [("delivery-1", 2)]
+    assert (await alive.get("delivery-1"))["lease_owner"] == "alive"
+
+
+async def test_extend_keeps_a_lease_alive(open_inbox):
+    holder = await open_inbox(owner="holder", lease_seconds=0.3)
+    other = await open_inbox(owner="other")
+    await holder.record(delivery(1))
+    await holder.claim(1)
+    for _ in range(3):
+        await asyncio.sleep(0.15)
+        await holder.extend(["delivery-1"])
+    assert await other.claim(1) == []
+
+
+async def test_release_gives_work_back(open_inbox):
+    inbox = await open_inbox()
+    await inbox.record(delivery(1))
+    await inbox.claim(1)
+    await inbox.release(["delivery-1"])
+    assert [d.id for d in await inbox.claim(1)] == ["delivery-1"]
+
+
+async def test_prune_deletes_only_old_finished_deliveries(open_inbox):
+    inbox = await open_inbox()
+    for n in range(3):
+        await inbox.record(delivery(n))
+    await inbox.claim(2)
+    await inbox.finish("delivery-0")
+    await inbox.finish("delivery-1", error="boom")
+    assert await inbox.prune(older_than_days=7) == 0
+    async with inbox.engine.begin() as conn:
+        await conn.execute(text("UPDATE deliveries SET received_at = received_at - 8 * 86400"))
+    assert await inbox.prune(older_than_days=7) == 2
+    assert await inbox.count_by_state() == {"pending": 1}
+
+
+async def test_mark_once(open_inbox):
+    inbox = await open_inbox()
+    assert await inbox.is_marked("welcome", "o/r:alice") is False
+    results = await asyncio.gather(*(inbox.mark_once("welcome", "o/r:alice") for _ in range(5)))
+    assert results.count(True) == 1
+    assert await inbox.is_marked("welcome", "o/r:alice") is True
+
+
+async def test_concurrent_claimers_split_the_work(database_url, open_inbox):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite serves one process")
+    claimers = [await open_inbox(owner=f"p{i}") for i in range(4)]
+    for n in range(200):
+        await claimers[0].record(delivery(n))
+
+    async def drain(inbox):
+        got = []
+        while batch := await inbox.claim(7):
+            got.extend(d.id for d in batch)
+        return got
+
+    results = await asyncio.gather(*(drain(c) for c in claimers))
+    claimed = [d for got in results for d in got]
+    assert len(claimed) == 200
+    assert len(set(claimed)) == 200
+
+
+async def test_sqlite_restart_takes_back_unfinished_work(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
+    crashed = Inbox(url, owner="crashed", lease_seconds=3600)
+    await crashed.open()
+    await crashed.record(delivery(1))
+    await crashed.claim(1)
+    await crashed.close()  # no release: as if the process had died
+    restarted = Inbox(url, owner="restarted")
+    await restarted.open()
+    try:
+        assert [d.id for d in await restarted.claim(1)] == ["delivery-1"]
+    finally:
+        await restarted.close()
+
+
+async def test_unreachable_database_raises_inbox_unavailable():
+    from bot.inbox import InboxUnavailable
+
+    inbox = Inbox("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    with pytest.raises(Exception):
+        await inbox.open()
+    assert await inbox.ping() is False
+    with pytest.raises(InboxUnavailable):
+        await inbox.record(delivery(1))
