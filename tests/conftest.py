@@ -93,3 +93,10 @@ async def settle(client: TestClient, timeout: float = 10.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"deliveries not finished in {timeout}s: {await bot.inbox.count_by_state()}")
+
+
+def installed(payload: dict[str, Any], installation_id: int = 7) -> dict[str, Any]:
+    """A real repository-webhook example as an app receives it: with its installation."""
+    payload = dict(payload)
+    payload.setdefault("installation", {"id": installation_id, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNw=="})
+    return payload

@@ -14,10 +14,10 @@ from bot import logs
 from bot.dispatch import accepts_bots, handler_name
 from bot.inbox import Inbox, NewDelivery
 from bot.worker import WorkerPool
-from tests.conftest import SECRET, bot_of, deliver, settle
+from tests.conftest import SECRET, bot_of, deliver, installed, settle
 from tests.fakes import example
 
-ISSUE = example("issues", "opened")
+ISSUE = installed(example("issues", "opened"))
 
 
 def from_sender(payload, login, type_="User"):
@@ -203,6 +203,7 @@ async def test_logs_are_json_with_the_delivery_and_without_secrets(start_bot, fa
         logging.getLogger("handlers.test").info("a careless line: token ghs_%s", "a" * 36)
         raise RuntimeError(f"secret {SECRET} in an exception")
 
+    fake_github.respond("GET", "/repos/{owner}/{repo}", json={"id": 1})
     client = await start_bot([router])
     logs.configure("DEBUG", secrets=bot_of(client).settings.secrets, stream=stream)
     try:
@@ -218,6 +219,7 @@ async def test_logs_are_json_with_the_delivery_and_without_secrets(start_bot, fa
     assert failed["event"] == "issues" and failed["action"] == "opened"
     assert failed["repository"] == ISSUE["repository"]["full_name"]
     assert "traceback" in failed
+    assert any(line["message"] == "a careless line: token [redacted]" for line in lines)
     text = stream.getvalue()
     assert SECRET not in text
     assert "ghs_" not in text
