@@ -158,3 +158,21 @@ def test_serve_records_answers_and_stops_cleanly_on_sigterm(tmp_path):
     assert any(line["message"] == "delivery processed" and line["delivery"] == "p-1" for line in lines)
     assert SECRET not in stderr and "PRIVATE KEY" not in stderr
     assert (tmp_path / "community-bot.db").exists()  # the embedded default
+
+
+def test_app_manifest_is_complete():
+    import yaml
+    from pathlib import Path
+
+    from tests.fakes import load_examples
+
+    manifest = yaml.safe_load((Path(__file__).parent.parent / "app.yaml").read_text())
+    for key in ("name", "url", "hook_attributes", "redirect_url", "public", "default_permissions", "default_events"):
+        assert key in manifest, key
+    assert manifest["hook_attributes"]["url"].endswith("/webhook")
+    assert set(manifest["default_permissions"].values()) <= {"read", "write"}
+    # Least privilege: nothing the bot never uses.
+    assert "administration" not in manifest["default_permissions"]
+    assert manifest["default_permissions"]["contents"] == "read"
+    known_events = {event for event, _ in load_examples()}
+    assert set(manifest["default_events"]) <= known_events
