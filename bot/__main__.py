@@ -17,6 +17,7 @@ from .config import DEFAULTS, ConfigError, ConfigLoader, RepoConfig, merge, pars
 from .context import Services
 from .dispatch import Dispatcher
 from .github import DryRunGitHubAPI
+from .inbox import InboxUnavailable
 from .render import Renderer
 from .settings import SettingsError, load_environment, load_settings
 
@@ -33,14 +34,21 @@ def serve(_args: argparse.Namespace) -> int:
     logs.configure(settings.log_level, secrets=settings.secrets)
     # aiohttp turns SIGTERM into a graceful stop: the socket closes first, then the workers
     # finish what they hold (bounded), then the database closes.
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        shutdown_timeout=SHUTDOWN_SECONDS,
-        print=None,
-        access_log=None,
-    )
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            shutdown_timeout=SHUTDOWN_SECONDS,
+            print=None,
+            access_log=None,
+        )
+    except InboxUnavailable as exc:
+        print(f"community-bot: cannot start: the database does not answer: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"community-bot: cannot start: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 2
     return 0
 
 

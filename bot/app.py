@@ -93,14 +93,13 @@ class Bot:
         """Run the handlers on one claimed delivery; the error to record, if any failed."""
         assert self.dispatcher is not None
         started = time.monotonic()
-        data = json.loads(delivery.payload)
-        event = sansio.Event(data, event=delivery.event, delivery_id=delivery.id)
+        event = sansio.Event(json.loads(delivery.payload), event=delivery.event, delivery_id=delivery.id)
         with delivery_context(
             delivery=delivery.id,
             event=delivery.event,
-            action=data.get("action"),
-            installation=(data.get("installation") or {}).get("id"),
-            repository=(data.get("repository") or {}).get("full_name"),
+            action=delivery.action,
+            installation=delivery.installation_id,
+            repository=delivery.repository,
         ):
             try:
                 failed = await self.dispatcher.dispatch(event)

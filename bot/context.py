@@ -33,8 +33,10 @@ class Services:
     fixed_config: RepoConfig | None = None
 
 
-def is_bot(user: dict[str, Any] | None) -> bool:
-    return bool(user) and (user.get("type") == "Bot" or str(user.get("login", "")).endswith("[bot]"))
+def is_bot(user: Any) -> bool:
+    if not isinstance(user, dict):
+        return False
+    return user.get("type") == "Bot" or str(user.get("login", "")).endswith("[bot]")
 
 
 class EventContext:

@@ -99,6 +99,9 @@ class ClaimedDelivery:
     payload: str
     attempts: int
     received_at: float
+    action: str | None
+    installation_id: int | None
+    repository: str | None
 
 
 @dataclasses.dataclass
@@ -134,7 +137,7 @@ class Inbox:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_async_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-        async with self.engine.begin() as conn:
+        async with self._connection() as conn:
             await conn.run_sync(metadata.create_all)
             if self.is_sqlite:
                 # One process owns a SQLite inbox: whatever it held when it stopped is its own
@@ -151,6 +154,10 @@ class Inbox:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
             self._writer = None
+        while not self._writes.empty():
+            write = self._writes.get_nowait()
+            if not write.done.done():
+                write.done.set_exception(InboxUnavailable("the inbox closed"))
         if self.engine is not None:
             await self.engine.dispose()
             self.engine = None
@@ -267,6 +274,9 @@ class Inbox:
                 deliveries.c.payload,
                 deliveries.c.attempts,
                 deliveries.c.received_at,
+                deliveries.c.action,
+                deliveries.c.installation_id,
+                deliveries.c.repository,
             )
         )
         async with self._connection() as conn:

@@ -93,8 +93,8 @@ class WorkerPool:
             self._wake.clear()
             try:
                 batch = await self.inbox.claim(free)
-            except InboxUnavailable as exc:
-                log.error("cannot claim deliveries: %s", exc)
+            except Exception:
+                log.exception("cannot claim deliveries")
                 batch = []
             for delivery in batch:
                 self._in_hand[delivery.id] = asyncio.create_task(self._run(delivery), name=f"delivery-{delivery.id}")
@@ -109,7 +109,11 @@ class WorkerPool:
                 error: str | None = f"given up after {MAX_ATTEMPTS} attempts that did not finish"
                 log.error(error, extra={"fields": {"delivery": delivery.id}})
             else:
-                error = await self._process(delivery)
+                try:
+                    error = await self._process(delivery)
+                except Exception as exc:
+                    log.exception("delivery could not be processed", extra={"fields": {"delivery": delivery.id}})
+                    error = f"could not be processed: {exc!r}"
             try:
                 await self.inbox.finish(delivery.id, error=error)
             except InboxUnavailable as exc:
@@ -126,8 +130,8 @@ class WorkerPool:
             await asyncio.sleep(interval)
             try:
                 await job()
-            except InboxUnavailable as exc:
-                log.error("inbox unavailable for %s: %s", job.__name__, exc)
+            except Exception:
+                log.exception("%s failed; trying again in %ss", job.__name__, interval)
 
     async def _renew_leases(self) -> None:
         await self.inbox.extend(list(self._in_hand))

@@ -176,3 +176,18 @@ def test_app_manifest_is_complete():
     assert manifest["default_permissions"]["contents"] == "read"
     known_events = {event for event, _ in load_examples()}
     assert set(manifest["default_events"]) <= known_events
+
+
+def test_serve_with_an_unreachable_database_stops_with_one_line(tmp_path):
+    env = {
+        **os.environ,
+        "GITHUB_APP_ID": "1",
+        "GITHUB_PRIVATE_KEY": make_private_key()[0],
+        "GITHUB_WEBHOOK_SECRET": SECRET,
+        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+        "PORT": str(_free_port()),
+    }
+    result = subprocess.run([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("community-bot: cannot start: the database does not answer")
