@@ -16,7 +16,8 @@ import os
 import socket
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -39,10 +40,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Result
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.expression import Executable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 metadata = MetaData()
 
@@ -137,16 +141,15 @@ class Inbox:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_async_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-        async with self._connection() as conn:
-            await conn.run_sync(metadata.create_all)
-            if self.is_sqlite:
-                # One process owns a SQLite inbox: whatever it held when it stopped is its own
-                # unfinished work, to be done again now.
-                await conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.state == PROCESSING)
-                    .values(state=PENDING, lease_owner=None, lease_expires=None)
-                )
+        await self._transaction(lambda conn: conn.run_sync(metadata.create_all))
+        if self.is_sqlite:
+            # One process owns a SQLite inbox: whatever it held when it stopped is its own
+            # unfinished work, to be done again now.
+            await self._execute(
+                update(deliveries)
+                .where(deliveries.c.state == PROCESSING)
+                .values(state=PENDING, lease_owner=None, lease_expires=None)
+            )
         self._writer = asyncio.create_task(self._write_loop(), name="inbox-writer")
 
     async def close(self) -> None:
@@ -193,7 +196,7 @@ class Inbox:
                 batch.append(self._writes.get_nowait())
             try:
                 outcomes = await self._commit(batch)
-            except (SQLAlchemyError, OSError) as exc:
+            except InboxUnavailable as exc:
                 log.error("the inbox could not commit %d writes: %s", len(batch), exc)
                 for write in batch:
                     if not write.done.done():
@@ -206,14 +209,13 @@ class Inbox:
     async def _commit(self, batch: list[_Write]) -> list[bool]:
         records = [w.params for w in batch if w.kind == "record"]
         finishes = [w.params for w in batch if w.kind == "finish"]
-        inserted: set[str] = set()
-        assert self.engine is not None
-        async with self.engine.begin() as conn:
+
+        async def write(conn: AsyncConnection) -> set[str]:
+            inserted: set[str] = set()
             if records:
                 unique = list({r["id"]: r for r in reversed(records)}.values())
                 stmt = self._insert(deliveries).on_conflict_do_nothing(index_elements=["id"]).returning(deliveries.c.id)
-                result = await conn.execute(stmt, unique)
-                inserted = set(result.scalars().all())
+                inserted = set((await conn.execute(stmt, unique)).scalars().all())
             if finishes:
                 await conn.execute(
                     update(deliveries)
@@ -227,6 +229,9 @@ class Inbox:
                     ),
                     finishes,
                 )
+            return inserted
+
+        inserted = await asyncio.shield(self._transaction(write))
         outcomes = []
         for write in batch:
             if write.kind == "record":
@@ -279,59 +284,56 @@ class Inbox:
                 deliveries.c.repository,
             )
         )
-        async with self._connection() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._execute(stmt, lambda result: result.all())
         return sorted((ClaimedDelivery(*row) for row in rows), key=lambda d: d.received_at)
 
     async def extend(self, delivery_ids: list[str]) -> None:
         """Renew this process's leases on deliveries still in hand."""
         if not delivery_ids:
             return
-        async with self._connection() as conn:
-            await conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == self.owner)
-                .values(lease_expires=time.time() + self.lease_seconds)
-            )
+        await self._execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == self.owner)
+            .values(lease_expires=time.time() + self.lease_seconds)
+        )
 
     async def release(self, delivery_ids: list[str]) -> None:
         """Give deliveries back unfinished, for the next worker or process to take."""
         if not delivery_ids:
             return
-        async with self._connection() as conn:
-            await conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == self.owner)
-                .values(state=PENDING, lease_owner=None, lease_expires=None)
-            )
+        await self._execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == self.owner)
+            .values(state=PENDING, lease_owner=None, lease_expires=None)
+        )
 
     async def prune(self, *, older_than_days: float) -> int:
         """Delete finished deliveries received before the retention window."""
         cutoff = time.time() - older_than_days * 86400
-        async with self._connection() as conn:
-            result = await conn.execute(
-                delete(deliveries).where(deliveries.c.state.in_([DONE, FAILED]), deliveries.c.received_at < cutoff)
-            )
-        return result.rowcount
+        return await self._execute(
+            delete(deliveries).where(deliveries.c.state.in_([DONE, FAILED]), deliveries.c.received_at < cutoff),
+            lambda result: result.rowcount,
+        )
 
     # Reading ----------------------------------------------------------------------------
 
     async def ping(self) -> bool:
         try:
-            async with self._connection() as conn:
-                await conn.execute(text("SELECT 1"))
+            await self._execute(text("SELECT 1"))
         except InboxUnavailable:
             return False
         return True
 
     async def get(self, delivery_id: str) -> dict[str, Any] | None:
-        async with self._connection() as conn:
-            row = (await conn.execute(select(deliveries).where(deliveries.c.id == delivery_id))).mappings().first()
+        row = await self._execute(
+            select(deliveries).where(deliveries.c.id == delivery_id), lambda result: result.mappings().first()
+        )
         return dict(row) if row else None
 
     async def count_by_state(self) -> dict[str, int]:
-        async with self._connection() as conn:
-            rows = (await conn.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state))).all()
+        rows = await self._execute(
+            select(deliveries.c.state, func.count()).group_by(deliveries.c.state), lambda result: result.all()
+        )
         return {state: count for state, count in rows}
 
     # Marks ------------------------------------------------------------------------------
@@ -344,40 +346,31 @@ class Inbox:
             .on_conflict_do_nothing(index_elements=["kind", "key"])
             .returning(marks.c.kind)
         )
-        async with self._connection() as conn:
-            return (await conn.execute(stmt)).first() is not None
+        return await self._execute(stmt, lambda result: result.first() is not None)
 
     async def is_marked(self, kind: str, key: str) -> bool:
-        async with self._connection() as conn:
-            row = (await conn.execute(select(marks.c.kind).where(marks.c.kind == kind, marks.c.key == key))).first()
-        return row is not None
+        return await self._execute(
+            select(marks.c.kind).where(marks.c.kind == kind, marks.c.key == key), lambda result: result.first() is not None
+        )
 
-    def _connection(self) -> _Transaction:
+    async def _execute(self, statement: Executable, read: Callable[[Result[Any]], T] = lambda _result: None) -> T:
+        """Run one statement in a transaction of its own and read its result there.
+
+        Shielded from the caller's cancellation (a worker stopped at shutdown): a connection
+        abandoned mid-transaction would never return to the pool, and SQLite has only one.
+        """
+        return await asyncio.shield(self._transaction(lambda conn: conn.execute(statement), read))
+
+    async def _transaction(
+        self, work: Callable[[AsyncConnection], Awaitable[Any]], read: Callable[[Any], T] = lambda result: result
+    ) -> T:
         if self.engine is None:
             raise InboxUnavailable("the inbox is not open")
-        return _Transaction(self.engine)
-
-
-class _Transaction:
-    """``engine.begin()`` whose database errors surface as InboxUnavailable."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._begin = engine.begin()
-
-    async def __aenter__(self) -> Any:
         try:
-            return await self._begin.__aenter__()
+            async with self.engine.begin() as conn:
+                return read(await work(conn))
         except (SQLAlchemyError, OSError) as exc:
             raise InboxUnavailable(str(exc)) from exc
-
-    async def __aexit__(self, *exc_info: Any) -> bool:
-        try:
-            await self._begin.__aexit__(*exc_info)
-        except (SQLAlchemyError, OSError) as exc:
-            raise InboxUnavailable(str(exc)) from exc
-        if exc_info[0] is not None and issubclass(exc_info[0], (SQLAlchemyError, OSError)):
-            raise InboxUnavailable(str(exc_info[1])) from exc_info[1]
-        return False
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -46,6 +46,7 @@ class WorkerPool:
         self._in_hand: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -67,8 +68,11 @@ class WorkerPool:
 
     async def stop(self, timeout: float = 25.0) -> None:
         """Take no more work; finish what is in hand within ``timeout``; give back the rest."""
-        for task in self._tasks:
-            task.cancel()
+        # The loops are told to stop rather than cancelled, so none is cut off mid-claim
+        # with deliveries leased to it that nobody would then process.
+        self._stopping.set()
+        self._wake.set()
+        self._slot_free.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         in_hand = dict(self._in_hand)
         if in_hand:
@@ -84,11 +88,12 @@ class WorkerPool:
                     await self.inbox.release(left)
 
     async def _feed(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             free = self.concurrency - len(self._in_hand)
             if free <= 0:
                 self._slot_free.clear()
-                await self._slot_free.wait()
+                if not self._stopping.is_set():
+                    await self._slot_free.wait()
                 continue
             self._wake.clear()
             try:
@@ -127,7 +132,10 @@ class WorkerPool:
 
     async def _every(self, interval: float, job: Callable[[], Awaitable[None]]) -> None:
         while True:
-            await asyncio.sleep(interval)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
+            if self._stopping.is_set():
+                return
             try:
                 await job()
             except Exception:

@@ -195,3 +195,18 @@ async def test_unreachable_database_raises_inbox_unavailable():
     assert await inbox.ping() is False
     with pytest.raises(InboxUnavailable):
         await inbox.record(delivery(1))
+
+
+async def test_a_cancelled_caller_does_not_strand_the_connection(open_inbox):
+    # A worker stopped mid-claim once left SQLite's only connection checked out, and every
+    # later write waited for the pool's timeout.
+    inbox = await open_inbox()
+    for n in range(20):
+        await inbox.record(delivery(n))
+        claim = asyncio.create_task(inbox.claim(1))
+        for _ in range(n % 6):
+            await asyncio.sleep(0)
+        claim.cancel()
+        await asyncio.gather(claim, return_exceptions=True)
+        assert await asyncio.wait_for(inbox.record(delivery(100 + n)), 5) is True
+        assert await asyncio.wait_for(inbox.ping(), 5) is True

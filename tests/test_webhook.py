@@ -8,6 +8,7 @@ import pytest
 from gidgethub.routing import Router
 
 from bot.app import registered_routers
+from bot.dispatch import accepts_bots
 from bot.inbox import InboxUnavailable
 from bot.webhook import MAX_BODY, verify
 from tests.conftest import SECRET, bot_of, deliver, headers_for, settle
@@ -181,3 +182,23 @@ async def test_signature_is_checked_over_the_raw_bytes(start_bot):
     assert (await client.post("/webhook", data=body, headers=headers)).status == 401
     headers["X-Hub-Signature-256"] = sign(body, SECRET)
     assert (await client.post("/webhook", data=body, headers=headers)).status == 202
+
+
+async def test_every_real_payload_reaches_a_handler_that_reads_its_context(start_bot, fake_github):
+    router = Router()
+    seen = []
+
+    async def reads_context(event, ctx):
+        seen.append((event.event, ctx.full_name, ctx.sender_is_bot))
+        if ctx.installation_id is not None and ctx.repo is not None:
+            assert (await ctx.config()).enabled("welcome")
+
+    examples = load_examples()
+    for event in {event for event, _ in examples}:
+        router.add(accepts_bots(reads_context), event)
+    client = await start_bot([router], app_slug="community-bot")
+    for event, payload in examples:
+        assert (await deliver(client, event, payload)).status == 202
+    await settle(client, timeout=60)
+    assert await bot_of(client).inbox.count_by_state() == {"done": len(examples)}
+    assert len(seen) == len(examples)
