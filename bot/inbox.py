@@ -289,23 +289,20 @@ class Inbox:
 
     async def extend(self, delivery_ids: list[str]) -> None:
         """Renew this process's leases on deliveries still in hand."""
-        if not delivery_ids:
-            return
-        await self._execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == self.owner)
-            .values(lease_expires=time.time() + self.lease_seconds)
-        )
+        await self._update_held(delivery_ids, lease_expires=time.time() + self.lease_seconds)
 
     async def release(self, delivery_ids: list[str]) -> None:
         """Give deliveries back unfinished, for the next worker or process to take."""
-        if not delivery_ids:
-            return
-        await self._execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == self.owner)
-            .values(state=PENDING, lease_owner=None, lease_expires=None)
-        )
+        await self._update_held(delivery_ids, state=PENDING, lease_owner=None, lease_expires=None)
+
+    async def _update_held(self, delivery_ids: list[str], **values: Any) -> None:
+        """Change those of these deliveries whose lease this process still holds."""
+        if delivery_ids:
+            await self._execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == self.owner)
+                .values(**values)
+            )
 
     async def prune(self, *, older_than_days: float) -> int:
         """Delete finished deliveries received before the retention window."""
