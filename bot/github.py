@@ -286,7 +286,6 @@ class DryRunGitHubAPI(gidgethub.abc.GitHubAPI):
 
     def __init__(self, out: TextIO | None = None) -> None:
         super().__init__(USER_AGENT, oauth_token="dry-run")
-        self.installation_id = None
         self._out = out or sys.stdout
 
     async def _request(

@@ -7,7 +7,7 @@ on disk, and no malformed request becomes a 500.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import gidgethub
@@ -92,8 +92,10 @@ async def _read_event(request: web.Request, secrets: tuple[str, ...]) -> tuple[s
 
 
 def make_webhook_view(
-    inbox: Inbox, secrets: tuple[str, ...], metrics: Metrics, on_recorded: Any
-) -> Any:
+    inbox: Inbox, secrets: tuple[str, ...], metrics: Metrics, on_recorded: Callable[[], None]
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The view for ``/webhook``; ``on_recorded`` is told of each new delivery on disk."""
+
     async def receive(request: web.Request) -> web.Response:
         delivery_id = request.headers.get("X-GitHub-Delivery", "")[:MAX_HEADER_VALUE] or None
         event_name = request.headers.get("X-GitHub-Event", "")[:MAX_HEADER_VALUE] or None
