@@ -29,12 +29,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     bindparam,
     delete,
     event,
     func,
-    or_,
     select,
     text,
     update,
@@ -58,7 +56,6 @@ deliveries = Table(
     Column("action", String(100)),
     Column("installation_id", BigInteger),
     Column("repository", String(300)),
-    Column("payload", Text, nullable=False),
     Column("received_at", Float, nullable=False),
     Column("state", String(16), nullable=False),  # pending, processing, done, failed
     Column("attempts", Integer, nullable=False, default=0),
@@ -67,6 +64,15 @@ deliveries = Table(
     Column("finished_at", Float),
     Column("error", Text),
     Index("ix_deliveries_state_received", "state", "received_at"),
+)
+
+# Payloads apart from the rows that change: claiming and finishing a delivery rewrites a
+# row of a few columns, not the row and its 10 KB payload (SQLite rewrites a row whole).
+payloads = Table(
+    "payloads",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("payload", Text, nullable=False),
 )
 
 # Facts a handler must remember once and for all ("welcomed this person in this repository").
@@ -169,7 +175,17 @@ class Inbox:
 
     async def record(self, delivery: NewDelivery) -> bool:
         """Record a delivery; True when new, False when its id was recorded before."""
-        params = dataclasses.asdict(delivery) | {"received_at": time.time(), "state": PENDING, "attempts": 0}
+        params = {
+            "id": delivery.id,
+            "event": delivery.event,
+            "action": delivery.action,
+            "installation_id": delivery.installation_id,
+            "repository": delivery.repository,
+            "payload": delivery.payload,
+            "received_at": time.time(),
+            "state": PENDING,
+            "attempts": 0,
+        }
         return await self._submit("record", params)
 
     async def finish(self, delivery_id: str, *, error: str | None = None) -> None:
@@ -216,6 +232,10 @@ class Inbox:
                 unique = list({r["id"]: r for r in reversed(records)}.values())
                 stmt = self._insert(deliveries).on_conflict_do_nothing(index_elements=["id"]).returning(deliveries.c.id)
                 inserted = set((await conn.execute(stmt, unique)).scalars().all())
+                if inserted:
+                    await conn.execute(
+                        payloads.insert(), [{"id": r["id"], "payload": r["payload"]} for r in unique if r["id"] in inserted]
+                    )
             if finishes:
                 await conn.execute(
                     update(deliveries)
@@ -249,22 +269,19 @@ class Inbox:
     # Leases -----------------------------------------------------------------------------
 
     async def claim(self, limit: int) -> list[ClaimedDelivery]:
-        """Take up to ``limit`` deliveries that are pending or whose holder's lease ran out."""
+        """Take up to ``limit`` pending deliveries, oldest first, under this process's lease."""
         now = time.time()
+        # Pending only, so the (state, received_at) index is read in order: with an OR for
+        # expired leases SQLite sorted the whole backlog on every claim.
         claimable = (
             select(deliveries.c.id)
-            .where(
-                or_(
-                    deliveries.c.state == PENDING,
-                    and_(deliveries.c.state == PROCESSING, deliveries.c.lease_expires < now),
-                )
-            )
+            .where(deliveries.c.state == PENDING)
             .order_by(deliveries.c.received_at)
             .limit(limit)
             # Several processes on PostgreSQL: each skips the rows another is claiming.
             .with_for_update(skip_locked=True)
         )
-        stmt = (
+        take = (
             update(deliveries)
             .where(deliveries.c.id.in_(claimable.scalar_subquery()))
             .values(
@@ -276,7 +293,6 @@ class Inbox:
             .returning(
                 deliveries.c.id,
                 deliveries.c.event,
-                deliveries.c.payload,
                 deliveries.c.attempts,
                 deliveries.c.received_at,
                 deliveries.c.action,
@@ -284,8 +300,26 @@ class Inbox:
                 deliveries.c.repository,
             )
         )
-        rows = await self._execute(stmt, lambda result: result.all())
-        return sorted((ClaimedDelivery(*row) for row in rows), key=lambda d: d.received_at)
+
+        async def claim_with_payloads(conn: AsyncConnection) -> list[ClaimedDelivery]:
+            taken = (await conn.execute(take)).mappings().all()
+            if not taken:
+                return []
+            ids = [row["id"] for row in taken]
+            texts = dict((await conn.execute(select(payloads.c.id, payloads.c.payload).where(payloads.c.id.in_(ids)))).all())
+            return [ClaimedDelivery(payload=texts[row["id"]], **row) for row in taken]
+
+        claimed = await asyncio.shield(self._transaction(claim_with_payloads))
+        return sorted(claimed, key=lambda d: d.received_at)
+
+    async def requeue_expired(self) -> int:
+        """Put back deliveries whose holder's lease ran out (its process died), for any to claim."""
+        return await self._execute(
+            update(deliveries)
+            .where(deliveries.c.state == PROCESSING, deliveries.c.lease_expires < time.time())
+            .values(state=PENDING, lease_owner=None, lease_expires=None),
+            lambda result: result.rowcount,
+        )
 
     async def extend(self, delivery_ids: list[str]) -> None:
         """Renew this process's leases on deliveries still in hand."""
@@ -305,12 +339,15 @@ class Inbox:
             )
 
     async def prune(self, *, older_than_days: float) -> int:
-        """Delete finished deliveries received before the retention window."""
+        """Delete finished deliveries received before the retention window, and their payloads."""
         cutoff = time.time() - older_than_days * 86400
-        return await self._execute(
-            delete(deliveries).where(deliveries.c.state.in_([DONE, FAILED]), deliveries.c.received_at < cutoff),
-            lambda result: result.rowcount,
-        )
+        old = select(deliveries.c.id).where(deliveries.c.state.in_([DONE, FAILED]), deliveries.c.received_at < cutoff)
+
+        async def delete_old(conn: AsyncConnection) -> int:
+            await conn.execute(delete(payloads).where(payloads.c.id.in_(old.scalar_subquery())))
+            return (await conn.execute(delete(deliveries).where(deliveries.c.id.in_(old.scalar_subquery())))).rowcount
+
+        return await asyncio.shield(self._transaction(delete_old))
 
     # Reading ----------------------------------------------------------------------------
 
@@ -323,7 +360,10 @@ class Inbox:
 
     async def get(self, delivery_id: str) -> dict[str, Any] | None:
         row = await self._execute(
-            select(deliveries).where(deliveries.c.id == delivery_id), lambda result: result.mappings().first()
+            select(deliveries, payloads.c.payload)
+            .join(payloads, payloads.c.id == deliveries.c.id)
+            .where(deliveries.c.id == delivery_id),
+            lambda result: result.mappings().first(),
         )
         return dict(row) if row else None
 

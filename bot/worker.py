@@ -54,7 +54,7 @@ class WorkerPool:
             self._metrics.in_hand.set_function(lambda: len(self._in_hand))
         self._tasks = [
             asyncio.create_task(self._feed(), name="worker-feed"),
-            asyncio.create_task(self._every(self.inbox.lease_seconds / 3, self._renew_leases), name="worker-leases"),
+            asyncio.create_task(self._every(self.inbox.lease_seconds / 3, self._tend_leases), name="worker-leases"),
             asyncio.create_task(self._every(self._prune_interval, self._prune), name="worker-prune"),
         ]
 
@@ -88,6 +88,10 @@ class WorkerPool:
                     await self.inbox.release(left)
 
     async def _feed(self) -> None:
+        try:
+            await self._tend_leases()  # work a dead process left, before new work
+        except Exception:
+            log.exception("cannot take back expired leases")
         while not self._stopping.is_set():
             free = self.concurrency - len(self._in_hand)
             if free <= 0:
@@ -141,8 +145,12 @@ class WorkerPool:
             except Exception:
                 log.exception("%s failed; trying again in %ss", job.__name__, interval)
 
-    async def _renew_leases(self) -> None:
+    async def _tend_leases(self) -> None:
+        """Keep our leases; put back those of processes that died holding theirs."""
         await self.inbox.extend(list(self._in_hand))
+        requeued = await self.inbox.requeue_expired()
+        if requeued:
+            log.warning("took back %d deliveries whose process stopped renewing its lease", requeued)
 
     async def _prune(self) -> None:
         pruned = await self.inbox.prune(older_than_days=self._retention_days)

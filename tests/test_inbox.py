@@ -105,7 +105,9 @@ async def test_an_expired_lease_is_taken_over(open_inbox):
     await dead.record(delivery(1))
     assert [d.id for d in await dead.claim(1)] == ["delivery-1"]
     assert await alive.claim(1) == []
+    assert await alive.requeue_expired() == 0
     await asyncio.sleep(0.3)
+    assert await alive.requeue_expired() == 1
     taken = await alive.claim(1)
     assert [(d.id, d.attempts) for d in taken] == [("delivery-1", 2)]
     assert (await alive.get("delivery-1"))["lease_owner"] == "alive"
