@@ -131,7 +131,7 @@ def create_app(settings: Settings, routers: Iterable[routing.Router] | None = No
     # Room for GitHub's largest delivery; the webhook answers 413 past it.
     app = web.Application(client_max_size=MAX_BODY)
     app[BOT] = bot
-    app.router.add_route("*", "/webhook", make_webhook_view(bot.inbox, settings.webhook_secrets, bot.metrics, bot.pool.wake))
+    app.router.add_route("*", "/webhook", make_webhook_view(bot.inbox, settings.webhook_secrets, bot.metrics, bot.pool))
     app.router.add_get("/healthz", bot.healthz)
     app.router.add_get("/metrics", bot.metrics_view)
     app.on_startup.append(bot.start)

@@ -17,6 +17,7 @@ from gidgethub import sansio
 from .inbox import Inbox, InboxUnavailable, NewDelivery
 from .logs import delivery_context
 from .metrics import Metrics
+from .worker import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +93,15 @@ async def _read_event(request: web.Request, secrets: tuple[str, ...]) -> tuple[s
 
 
 def make_webhook_view(
-    inbox: Inbox, secrets: tuple[str, ...], metrics: Metrics, on_recorded: Callable[[], None]
+    inbox: Inbox, secrets: tuple[str, ...], metrics: Metrics, pool: WorkerPool
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The view for ``/webhook``; ``on_recorded`` is told of each new delivery on disk."""
+    """The view for ``/webhook``; the pool is woken by each new delivery on disk."""
 
     async def receive(request: web.Request) -> web.Response:
+        with pool.receiving():
+            return await _receive(request)
+
+    async def _receive(request: web.Request) -> web.Response:
         delivery_id = request.headers.get("X-GitHub-Delivery", "")[:MAX_HEADER_VALUE] or None
         event_name = request.headers.get("X-GitHub-Event", "")[:MAX_HEADER_VALUE] or None
         with delivery_context(delivery=delivery_id, event=event_name):
@@ -123,7 +128,7 @@ def make_webhook_view(
                     log.info("delivery already recorded; not processed again")
                     return web.json_response({"delivery": delivery.id, "status": "duplicate"}, status=200)
                 metrics.received.labels(delivery.event).inc()
-                on_recorded()
+                pool.wake()
                 log.debug("delivery recorded")
                 return web.json_response({"delivery": delivery.id, "status": "accepted"}, status=202)
 

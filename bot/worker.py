@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from .inbox import ClaimedDelivery, Inbox, InboxUnavailable
 from .metrics import Metrics
@@ -35,6 +35,7 @@ class WorkerPool:
         poll_interval: float = 1.0,
         retention_days: float = 7,
         prune_interval: float = 3600,
+        max_yield: float = 0.1,
     ) -> None:
         self.inbox = inbox
         self._process = process
@@ -47,6 +48,8 @@ class WorkerPool:
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._receiving = 0
+        self._max_yield = max_yield
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -61,6 +64,22 @@ class WorkerPool:
     def wake(self) -> None:
         """New work was recorded."""
         self._wake.set()
+
+    @contextlib.contextmanager
+    def receiving(self) -> Iterator[None]:
+        """While a delivery is being received, processing waits its turn (see _yield_to_receiving)."""
+        self._receiving += 1
+        try:
+            yield
+        finally:
+            self._receiving -= 1
+
+    async def _yield_to_receiving(self) -> None:
+        # GitHub gives up on a delivery not answered within 10 s, while a recorded one is safe
+        # on disk: answering comes first, and processing still gets a turn every max_yield.
+        deadline = time.monotonic() + self._max_yield
+        while self._receiving and time.monotonic() < deadline and not self._stopping.is_set():
+            await asyncio.sleep(0.002)
 
     @property
     def in_hand(self) -> int:
@@ -99,6 +118,7 @@ class WorkerPool:
                 if not self._stopping.is_set():
                     await self._slot_free.wait()
                 continue
+            await self._yield_to_receiving()
             self._wake.clear()
             try:
                 batch = await self.inbox.claim(free)

@@ -225,3 +225,33 @@ async def test_logs_are_json_with_the_delivery_and_without_secrets(start_bot, fa
     assert "ghs_" not in text
     assert "PRIVATE KEY" not in text
     assert private_key.splitlines()[1] not in text
+
+
+async def test_processing_yields_to_receiving_but_is_never_starved(tmp_path):
+    inbox = Inbox(f"sqlite+aiosqlite:///{tmp_path / 'yield.db'}")
+    await inbox.open()
+    processed = []
+
+    async def process(delivery):
+        processed.append(asyncio.get_running_loop().time())
+
+    pool = WorkerPool(inbox, process, poll_interval=0.05, max_yield=0.5)
+    pool.start()
+    loop = asyncio.get_running_loop()
+    with pool.receiving():  # a delivery is being received all along
+        started = loop.time()
+        await inbox.record(NewDelivery(id="d", event="e", payload="{}"))
+        pool.wake()
+        await asyncio.sleep(0.25)
+        assert processed == []  # answering GitHub comes first...
+        for _ in range(100):
+            if processed:
+                break
+            await asyncio.sleep(0.02)
+    assert processed and processed[0] - started < 1.0  # ...but processing still gets its turn
+    await inbox.record(NewDelivery(id="d2", event="e", payload="{}"))
+    pool.wake()
+    await asyncio.sleep(0.2)
+    assert len(processed) == 2  # nothing being received: no waiting
+    await pool.stop()
+    await inbox.close()
