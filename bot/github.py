@@ -16,8 +16,8 @@ import logging
 import random
 import sys
 import time
-from collections.abc import Mapping
-from typing import Any, TextIO
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TextIO, TypeVar
 
 import aiohttp
 import cachetools
@@ -30,6 +30,7 @@ from . import __version__
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 USER_AGENT = f"community-bot/{__version__}"
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
@@ -226,7 +227,7 @@ class GitHubApp:
         self._tokens: cachetools.TLRUCache[int, tuple[str, float]] = cachetools.TLRUCache(
             maxsize=10_000, ttu=lambda _key, value, _now: value[1] - TOKEN_RENEW_BEFORE, timer=time.time
         )
-        self._token_requests: dict[int, asyncio.Future[str]] = {}
+        self._pending: dict[Any, asyncio.Future[Any]] = {}
         # A client per installation keeps its rate-limit state, write pacing and ETag cache.
         self._clients: cachetools.LRUCache[int, GitHubAPI] = cachetools.LRUCache(maxsize=1_000)
         self.app_client = self._client(app_id=app_id, private_key=private_key)
@@ -250,12 +251,15 @@ class GitHubApp:
         cached = self._tokens.get(installation_id)
         if cached is not None:
             return cached[0]
-        # Concurrent deliveries for one installation share a single token request.
-        pending = self._token_requests.get(installation_id)
+        return await self._shared(("token", installation_id), lambda: self._fetch_token(installation_id))
+
+    async def _shared(self, key: Any, fetch: Callable[[], Awaitable[T]]) -> T:
+        """Concurrent deliveries asking for the same thing share one request for it."""
+        pending = self._pending.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._fetch_token(installation_id))
-            self._token_requests[installation_id] = pending
-            pending.add_done_callback(lambda _: self._token_requests.pop(installation_id, None))
+            pending = asyncio.ensure_future(fetch())
+            self._pending[key] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(key, None))
         return await asyncio.shield(pending)
 
     async def _fetch_token(self, installation_id: int) -> str:
@@ -273,8 +277,11 @@ class GitHubApp:
     async def slug(self) -> str:
         """The app's slug: its events come from ``<slug>[bot]``."""
         if self._slug is None:
-            self._slug = (await self.app_client.getitem("/app"))["slug"]
+            self._slug = await self._shared("slug", self._fetch_slug)
         return self._slug
+
+    async def _fetch_slug(self) -> str:
+        return (await self.app_client.getitem("/app"))["slug"]
 
 
 class DryRunGitHubAPI(gidgethub.abc.GitHubAPI):

@@ -96,8 +96,8 @@ def _private_key(env: Mapping[str, str]) -> str:
 def database_url(raw: str) -> str:
     """SQLAlchemy's async URL for a ``sqlite:`` or ``postgresql:`` URL."""
     scheme = raw.split(":", 1)[0].lower()
-    if scheme in ("sqlite", "sqlite+aiosqlite"):
-        return "sqlite+aiosqlite:" + raw.split(":", 1)[1]
+    if scheme == "sqlite":
+        return raw
     if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
         return "postgresql+asyncpg:" + raw.split(":", 1)[1]
     raise SettingsError(f"DATABASE_URL must start with sqlite:// or postgresql://, not {scheme!r}")

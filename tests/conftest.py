@@ -42,7 +42,7 @@ def make_settings(tmp_path: Any, fake_github: FakeGitHub, private_key: str) -> A
             "private_key": private_key,
             "webhook_secrets": (SECRET,),
             "api_url": fake_github.url,
-            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            "database_url": f"sqlite:///{tmp_path / 'bot.db'}",
             "app_slug": None,
         }
         values.update(overrides)

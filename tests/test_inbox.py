@@ -30,13 +30,12 @@ POSTGRES = pytest.param(
 @pytest.fixture(params=["sqlite", POSTGRES])
 async def database_url(request, tmp_path):
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
+        yield f"sqlite:///{tmp_path / 'inbox.db'}"
         return
     # A clean slate in the shared test database.
     inbox = Inbox(request.param)
     await inbox.open()
-    async with inbox.engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
+    await inbox.transaction(metadata.drop_all)
     await inbox.close()
     yield request.param
 
@@ -140,8 +139,7 @@ async def test_prune_deletes_only_old_finished_deliveries(open_inbox):
     await inbox.finish("delivery-0")
     await inbox.finish("delivery-1", error="boom")
     assert await inbox.prune(older_than_days=7) == 0
-    async with inbox.engine.begin() as conn:
-        await conn.execute(text("UPDATE deliveries SET received_at = received_at - 8 * 86400"))
+    await inbox.transaction(lambda conn: conn.execute(text("UPDATE deliveries SET received_at = received_at - 8 * 86400")))
     assert await inbox.prune(older_than_days=7) == 2
     assert await inbox.count_by_state() == {"pending": 1}
 
@@ -174,7 +172,7 @@ async def test_concurrent_claimers_split_the_work(database_url, open_inbox):
 
 
 async def test_sqlite_restart_takes_back_unfinished_work(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
+    url = f"sqlite:///{tmp_path / 'crash.db'}"
     crashed = Inbox(url, owner="crashed", lease_seconds=3600)
     await crashed.open()
     await crashed.record(delivery(1))

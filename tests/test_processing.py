@@ -9,6 +9,7 @@ import json
 import logging
 
 from gidgethub.routing import Router
+from sqlalchemy import text
 
 from bot import logs
 from bot.dispatch import accepts_bots, handler_name
@@ -109,7 +110,7 @@ async def test_no_comment_in_answer_to_a_bot(start_bot, fake_github, tmp_path):
 
 
 async def test_crashed_worker_delivery_completes_once_after_restart(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
+    url = f"sqlite:///{tmp_path / 'crash.db'}"
     started, completed = asyncio.Event(), []
 
     async def hangs(delivery):
@@ -147,7 +148,7 @@ async def test_crashed_worker_delivery_completes_once_after_restart(tmp_path):
 
 
 async def test_stop_finishes_work_in_hand_and_gives_back_what_overruns(tmp_path):
-    inbox = Inbox(f"sqlite+aiosqlite:///{tmp_path / 'stop.db'}")
+    inbox = Inbox(f"sqlite:///{tmp_path / 'stop.db'}")
     await inbox.open()
     await inbox.record(NewDelivery(id="quick", event="e", payload="{}"))
     await inbox.record(NewDelivery(id="slow", event="e", payload="{}"))
@@ -167,13 +168,10 @@ async def test_stop_finishes_work_in_hand_and_gives_back_what_overruns(tmp_path)
 
 
 async def test_a_delivery_that_keeps_killing_its_process_is_given_up(tmp_path):
-    inbox = Inbox(f"sqlite+aiosqlite:///{tmp_path / 'poison.db'}")
+    inbox = Inbox(f"sqlite:///{tmp_path / 'poison.db'}")
     await inbox.open()
     await inbox.record(NewDelivery(id="poison", event="e", payload="{}"))
-    async with inbox.engine.begin() as conn:
-        from sqlalchemy import text
-
-        await conn.execute(text("UPDATE deliveries SET attempts = 5"))
+    await inbox.transaction(lambda conn: conn.execute(text("UPDATE deliveries SET attempts = 5")))
     processed = []
 
     async def process(delivery):
@@ -228,7 +226,7 @@ async def test_logs_are_json_with_the_delivery_and_without_secrets(start_bot, fa
 
 
 async def test_processing_yields_to_receiving_but_is_never_starved(tmp_path):
-    inbox = Inbox(f"sqlite+aiosqlite:///{tmp_path / 'yield.db'}")
+    inbox = Inbox(f"sqlite:///{tmp_path / 'yield.db'}")
     await inbox.open()
     processed = []
 

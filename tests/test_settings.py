@@ -25,7 +25,7 @@ def test_defaults(env):
     settings = load_settings(env)
     assert settings.app_id == "12345"
     assert settings.api_url == "https://api.github.com"
-    assert settings.database_url == "sqlite+aiosqlite:///community-bot.db"
+    assert settings.database_url == "sqlite:///community-bot.db"
     assert (settings.host, settings.port, settings.log_level) == ("127.0.0.1", 3000, "INFO")
     assert settings.webhook_secrets == ("s3cret",)
 
@@ -83,7 +83,7 @@ def test_previous_secret_during_rotation(env):
 
 def test_database_urls(env):
     assert load_settings(env | {"DATABASE_URL": "postgresql://u@h:5432/db"}).database_url == "postgresql+asyncpg://u@h:5432/db"
-    assert load_settings(env | {"DATABASE_URL": "sqlite:////var/lib/bot.db"}).database_url == "sqlite+aiosqlite:////var/lib/bot.db"
+    assert load_settings(env | {"DATABASE_URL": "sqlite:////var/lib/bot.db"}).database_url == "sqlite:////var/lib/bot.db"
 
 
 def test_dot_env_file_under_the_environment(tmp_path):
