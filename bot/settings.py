@@ -94,7 +94,7 @@ def _private_key(env: Mapping[str, str]) -> str:
 
 
 def database_url(raw: str) -> str:
-    """SQLAlchemy's async URL for a ``sqlite:`` or ``postgresql:`` URL."""
+    """The URL the inbox opens: SQLite as given, PostgreSQL through asyncpg."""
     scheme = raw.split(":", 1)[0].lower()
     if scheme == "sqlite":
         return raw
