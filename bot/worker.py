@@ -35,7 +35,7 @@ class WorkerPool:
         poll_interval: float = 1.0,
         retention_days: float = 7,
         prune_interval: float = 3600,
-        max_yield: float = 0.1,
+        max_yield: float = 0.5,
     ) -> None:
         self.inbox = inbox
         self._process = process

@@ -210,3 +210,23 @@ async def test_a_cancelled_caller_does_not_strand_the_connection(open_inbox):
         await asyncio.gather(claim, return_exceptions=True)
         assert await asyncio.wait_for(inbox.record(delivery(100 + n)), 5) is True
         assert await asyncio.wait_for(inbox.ping(), 5) is True
+
+
+async def test_a_batch_mixing_a_redelivery_and_a_new_delivery(open_inbox):
+    inbox = await open_inbox()
+    assert await inbox.record(delivery(1)) is True
+    # Recorded together, so in one batch: only the new one is new.
+    outcomes = await asyncio.gather(inbox.record(delivery(1)), inbox.record(delivery(2)), inbox.record(delivery(1)))
+    assert outcomes == [False, True, False]
+    assert await inbox.count_by_state() == {"pending": 2}
+    assert (await inbox.get("delivery-2"))["payload"] == '{"n": 2}'
+
+
+async def test_a_failed_transaction_leaves_the_inbox_usable(open_inbox):
+    from bot.inbox import InboxUnavailable
+
+    inbox = await open_inbox()
+    with pytest.raises(InboxUnavailable):
+        await inbox.transaction(lambda conn: conn.execute(text("SELECT * FROM no_such_table")))
+    assert await inbox.ping() is True
+    assert await inbox.record(delivery(1)) is True
