@@ -204,7 +204,6 @@ class Inbox:
             "installation_id": delivery.installation_id,
             "repository": delivery.repository,
             "payload": delivery.payload,
-            "received_at": time.time(),
             "state": PENDING,
             "attempts": 0,
         }
@@ -291,7 +290,7 @@ class Inbox:
         its row count says whether all were new, as they nearly always are. Only when some
         id was there already (a redelivery) are ours told apart, by this batch's stamp.
         """
-        stamp = time.time()
+        stamp = time.time()  # the batch's received time, and how its own rows are told apart
         for row in rows:
             row["received_at"] = stamp
         ids = [row["id"] for row in rows]
