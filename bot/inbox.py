@@ -137,6 +137,7 @@ def default_owner() -> str:
 class Inbox:
     def __init__(self, url: str, *, owner: str | None = None, lease_seconds: float = 60.0) -> None:
         self.url = url
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.owner = owner or default_owner()
         self.lease_seconds = lease_seconds
         self._async_engine: AsyncEngine | None = None
@@ -145,10 +146,6 @@ class Inbox:
         self._sqlite_connection: Connection | None = None
         self._writes: asyncio.Queue[_Write] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-
-    @property
-    def is_sqlite(self) -> bool:
-        return make_url(self.url).get_backend_name() == "sqlite"
 
     async def open(self) -> None:
         if self.is_sqlite:
