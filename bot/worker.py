@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 # A delivery whose processing kept killing its process is given up after this many claims.
 MAX_ATTEMPTS = 5
 
+# Processing starts once no delivery has been received for this long (or max_yield passed).
+LULL_SECONDS = 0.005
+
 Process = Callable[[ClaimedDelivery], Awaitable[str | None]]
 
 
@@ -49,6 +52,7 @@ class WorkerPool:
         self._slot_free = asyncio.Event()
         self._stopping = asyncio.Event()
         self._receiving = 0
+        self._last_received = 0.0
         self._max_yield = max_yield
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -73,13 +77,19 @@ class WorkerPool:
             yield
         finally:
             self._receiving -= 1
+            self._last_received = time.monotonic()
 
     async def _yield_to_receiving(self) -> None:
         # GitHub gives up on a delivery not answered within 10 s, while a recorded one is safe
         # on disk: answering comes first, and processing still gets a turn every max_yield.
+        # It waits for a lull, not merely for no request in hand: a sender that keeps 16
+        # requests going has none in hand for a moment after each answer.
         deadline = time.monotonic() + self._max_yield
-        while self._receiving and time.monotonic() < deadline and not self._stopping.is_set():
-            await asyncio.sleep(0.002)
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            if now >= deadline or (not self._receiving and now - self._last_received >= LULL_SECONDS):
+                return
+            await asyncio.sleep(LULL_SECONDS)
 
     @property
     def in_hand(self) -> int:
