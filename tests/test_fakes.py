@@ -228,6 +228,7 @@ async def test_query_parameter_must_be_valid(gh, fake):
 
 
 async def test_nullable_fields_accept_null(gh, fake):
+    fake.add_issue("octo", "hello", number=1, body="Some text")
     await gh.patch("/repos/octo/hello/issues/1", data={"body": None, "milestone": None})
     await gh.put("/repos/octo/hello/issues/1/lock", data=None)
     fake.assert_no_violations()
@@ -401,10 +402,14 @@ async def test_defaults_for_unprogrammed_endpoints(fake, gh):
     with pytest.raises(BadRequest) as missing:
         await gh.getitem("/repos/octo/hello/pulls/1")
     assert missing.value.status_code == 404
-    created = await gh.post("/repos/octo/hello/labels", data={"name": "good first issue"})
-    assert created["name"] == "good first issue" and isinstance(created["id"], int)
-    await gh.delete("/repos/octo/hello/issues/1/labels/{name}", {"name": "good first issue"})
-    assert fake.calls_to("DELETE", "/repos/octo/hello/issues/1/labels/good first issue")
+    created = await gh.post(
+        "/repos/octo/hello/check-runs", data={"name": "DCO", "head_sha": "a" * 40}
+    )
+    assert created["name"] == "DCO" and isinstance(created["id"], int)
+    updated = await gh.patch(
+        "/repos/octo/hello/check-runs/{id}", {"id": created["id"]}, data={"status": "queued"}
+    )
+    assert updated["status"] == "queued"
     assert fake.violations == []
 
 
@@ -419,3 +424,447 @@ async def test_every_answer_carries_rate_limit_headers(fake, session, base_url, 
             assert int(response.headers["x-ratelimit-reset"]) > time.time()
             remaining.append(int(response.headers["x-ratelimit-remaining"]))
     assert remaining[1] == remaining[0] - 1
+
+
+# Issues, pull requests, search, labels, reactions, permissions, community profile --------
+
+ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"
+ISSUES = "/repos/{owner}/{repo}/issues"
+SEARCH = "/search/issues"
+ISSUE_LABELS = "/repos/{owner}/{repo}/issues/{issue_number}/labels"
+PERMISSION = "/repos/{owner}/{repo}/collaborators/{username}/permission"
+PROFILE = "/repos/{owner}/{repo}/community/profile"
+
+
+@pytest.fixture
+def raw(session, base_url, token):
+    """Any request, answered with (status, JSON or None): error bodies included."""
+
+    async def request(method, path, json=None):
+        headers = {"authorization": f"token {token}"}
+        async with session.request(method, base_url + path, json=json, headers=headers) as answer:
+            body = await answer.json() if answer.content_type == "application/json" else None
+            return answer.status, body
+
+    return request
+
+
+def errors(method, template, status, body):
+    return rest_spec().response_errors(method, template, status, body)
+
+
+async def search(gh, q, **params):
+    return await gh.getitem("/search/issues{?q,sort,order,per_page,page}", {"q": q, **params})
+
+
+def numbers(items):
+    return [item["number"] for item in items]
+
+
+async def test_issues_and_pull_requests_are_answered_as_github_does(fake, gh, base_url):
+    issue = fake.add_issue("octo", "hello", author="newbie", author_id=9001, body="It breaks.")
+    pr = fake.add_issue("octo", "hello", pull_request=True, merged=True, labels=["docs"])
+    draft = fake.add_issue("octo", "hello", pull_request=True, draft=True, number=7)
+    assert numbers([issue, pr, draft]) == [1, 2, 7]
+    assert fake.add_issue("octo", "hello")["number"] == 8
+    assert fake.add_issue("octo", "other")["number"] == 1, "numbers are per repository"
+    assert (issue["user"]["login"], issue["user"]["id"]) == ("newbie", 9001)
+    assert "pull_request" not in issue and "draft" not in issue
+    assert (pr["state"], pr["pull_request"]["merged_at"]) == ("closed", pr["closed_at"])
+    assert pr["html_url"] == "https://github.com/octo/hello/pull/2"
+    assert draft["draft"] is True and draft["pull_request"]["merged_at"] is None
+
+    for number in (1, 2, 7):
+        answer = await gh.getitem(ISSUE, {"owner": "OCTO", "repo": "Hello", "issue_number": number})
+        assert errors("GET", ISSUE, 200, answer) == []
+        assert answer["url"] == f"{base_url}/repos/octo/hello/issues/{number}"
+    assert answer["pull_request"]["url"] == f"{base_url}/repos/octo/hello/pulls/7"
+    stored = fake.issue("octo", "hello", 7)
+    assert stored["url"] == "https://api.github.com/repos/octo/hello/issues/7"
+    assert json.loads(json.dumps(stored).replace("https://api.github.com", base_url)) == answer
+    assert [label["name"] for label in fake.issue("octo", "hello", 2)["labels"]] == ["docs"]
+    fake.assert_no_violations()
+
+
+async def test_an_unknown_issue_is_not_found(fake, gh, raw):
+    status, body = await raw("GET", "/repos/octo/hello/issues/5")
+    assert status == 404 and errors("GET", ISSUE, 404, body) == []
+    for method, path, data in [
+        ("PATCH", "/repos/octo/hello/issues/5", {"state": "closed"}),
+        ("PUT", "/repos/octo/hello/issues/5/lock", None),
+        ("POST", "/repos/octo/hello/issues/5/labels", {"labels": ["bug"]}),
+        ("POST", "/repos/octo/hello/issues/5/assignees", {"assignees": ["someone"]}),
+        ("POST", "/repos/octo/hello/issues/5/reactions", {"content": "+1"}),
+    ]:
+        assert (await raw(method, path, data))[0] == 404, path
+    with pytest.raises(LookupError, match="add_issue"):
+        fake.issue("octo", "hello", 5)
+    assert fake.labels("octo", "hello") == []
+    fake.assert_no_violations()
+
+
+def test_add_issue_refuses_what_github_cannot_have(fake):
+    fake.add_issue("octo", "hello", number=3)
+    with pytest.raises(ValueError, match="exists already"):
+        fake.add_issue("octo", "Hello", number=3)
+    with pytest.raises(ValueError, match="only a pull request"):
+        fake.add_issue("octo", "hello", merged=True)
+    with pytest.raises(ValueError, match="open or closed"):
+        fake.add_issue("octo", "hello", state="merged")
+
+
+async def test_search_by_repository_author_and_kind(fake, gh):
+    fake.add_issue("octo", "hello", author="newbie", number=1)
+    fake.add_issue("octo", "hello", author="newbie", number=2, pull_request=True, state="closed")
+    fake.add_issue("octo", "hello", author="newbie", number=3, pull_request=True, merged=True)
+    fake.add_issue("octo", "hello", author="newbie", number=4, pull_request=True)
+    fake.add_issue("octo", "hello", author="regular", number=5, pull_request=True, merged=True)
+    fake.add_issue("octo", "other", author="newbie", number=1)
+    fake.add_issue("octo", "hello", author="dependabot[bot]", number=6, pull_request=True)
+
+    answer = await search(gh, "repo:octo/hello author:newbie")
+    assert errors("GET", SEARCH, 200, answer) == []
+    assert answer["total_count"] == 4 and answer["incomplete_results"] is False
+    assert numbers(answer["items"]) == [4, 3, 2, 1], "newest first"
+    assert all(item["score"] == 1.0 for item in answer["items"])
+    assert [item["number"] for item in answer["items"] if "pull_request" in item] == [4, 3, 2]
+
+    async def found(q):
+        return sorted(numbers((await search(gh, q))["items"]))
+
+    assert await found("repo:Octo/Hello author:NEWBIE is:pr") == [2, 3, 4]
+    assert await found("repo:octo/hello author:newbie type:pr") == [2, 3, 4]
+    assert await found("repo:octo/hello author:newbie is:issue") == [1]
+    assert await found("repo:octo/hello author:newbie type:issue is:open") == [1]
+    assert await found("repo:octo/hello is:pr is:merged") == [3, 5]
+    assert await found("repo:octo/hello is:pr is:unmerged") == [2, 4, 6]
+    assert await found("repo:octo/hello author:newbie is:pr is:closed") == [2, 3]
+    assert await found("repo:octo/hello author:newbie state:open") == [1, 4]
+    assert await found("repo:octo/hello author:newbie -is:merged is:pr") == [2, 4]
+    assert await found("repo:octo/hello author:app/dependabot") == [6]
+    assert await found("author:newbie is:issue") == [1, 1], "every repository"
+    assert await found("repo:octo/hello repo:octo/other is:issue") == [1, 1]
+    assert await found("org:octo author:regular") == [5]
+    fake.assert_no_violations()
+
+
+async def test_search_by_label_assignee_and_text(fake, gh):
+    fake.add_issue("octo", "hello", number=1, labels=["good first issue"], title="Fix a typo")
+    fake.add_issue("octo", "hello", number=2, labels=["help wanted", "docs"], body="Typos here")
+    fake.add_issue("octo", "hello", number=3, labels=["Good First Issue", "docs"], assignees=["a"])
+    fake.add_issue("octo", "hello", number=4, title="Crash on start", body="A TYPO in the docs")
+
+    async def found(q):
+        return sorted(numbers((await search(gh, "repo:octo/hello " + q))["items"]))
+
+    assert await found('label:"good first issue"') == [1, 3]
+    assert await found('label:"good first issue","help wanted"') == [1, 2, 3], "OR in one"
+    assert await found('label:"good first issue" label:docs') == [3], "AND across"
+    assert await found("label:bug,DOCS") == [2, 3]
+    assert await found('-label:"good first issue"') == [2, 4]
+    assert await found("no:assignee") == [1, 2, 4]
+    assert await found("assignee:A") == [3]
+    assert await found("no:label") == [4]
+    assert await found("typo") == [1, 2, 4], "title or body, any case"
+    assert await found("typo crash") == [4], "every word"
+    assert await found('"a typo in"') == [4]
+    assert await found("typo -crash no:assignee") == [1, 2]
+    fake.assert_no_violations()
+
+
+async def test_search_lags_behind_until_indexed(fake, gh):
+    fake.add_issue("octo", "hello", author="newbie", number=1, in_search=False)
+    assert (await search(gh, "repo:octo/hello author:newbie"))["total_count"] == 0
+    assert (await gh.getitem("/repos/octo/hello/issues/1"))["number"] == 1, "it exists"
+    fake.index_for_search("octo", "hello", 1)
+    assert (await search(gh, "repo:octo/hello author:newbie"))["total_count"] == 1
+
+
+async def test_search_sorts_and_pages(fake, gh, session, base_url, token):
+    for number in range(1, 6):
+        created_at = f"2024-01-0{6 - number}T00:00:00Z"
+        fake.add_issue("octo", "hello", number=number, created_at=created_at)
+    assert numbers((await search(gh, "repo:octo/hello"))["items"]) == [1, 2, 3, 4, 5]
+    oldest_first = await search(gh, "repo:octo/hello", sort="created", order="asc")
+    assert numbers(oldest_first["items"]) == [5, 4, 3, 2, 1]
+    assert oldest_first["items"][0]["created_at"] == "2024-01-01T00:00:00Z"
+
+    second = await search(gh, "repo:octo/hello", per_page=2, page=2)
+    assert second["total_count"] == 5 and numbers(second["items"]) == [3, 4]
+    async with session.get(
+        f"{base_url}/search/issues?q=repo:octo/hello&per_page=2",
+        headers={"authorization": f"token {token}"},
+    ) as answer:
+        assert 'rel="next"' in answer.headers["Link"] and "page=3" in answer.headers["Link"]
+    assert fake.calls_to("GET", SEARCH)[0].query["q"] == "repo:octo/hello"
+
+
+async def test_a_search_qualifier_the_fake_does_not_know_is_flagged(fake, gh):
+    await search(gh, "repo:octo/hello is:issue created:>2024-01-01 is:public")
+    assert len(fake.violations) == 2
+    assert "'created:>2024-01-01'" in fake.violations[0] and "'is:public'" in fake.violations[1]
+
+
+async def test_list_issues_filters_like_github(fake, gh):
+    fake.add_issue("octo", "hello", number=1, labels=["good first issue"], author="ann")
+    fake.add_issue("octo", "hello", number=2, labels=["good first issue", "docs"])
+    fake.add_issue("octo", "hello", number=3, labels=["Good First Issue"], assignees=["bob"])
+    fake.add_issue("octo", "hello", number=4, labels=["good first issue"], state="closed")
+    fake.add_issue("octo", "hello", number=5, pull_request=True, author="ann")
+    fake.add_issue("octo", "other", number=6)
+
+    async def listed(**query):
+        url = "/repos/octo/hello/issues{?state,labels,assignee,creator,sort,direction}"
+        answer = await gh.getitem(url, query)
+        assert errors("GET", ISSUES, 200, answer) == []
+        return numbers(answer)
+
+    assert await listed() == [5, 3, 2, 1], "open, newest first, pull requests included"
+    assert await listed(state="closed") == [4]
+    assert await listed(state="all", direction="asc") == [1, 2, 3, 4, 5]
+    assert await listed(labels="good first issue") == [3, 2, 1]
+    assert await listed(labels="GOOD FIRST ISSUE,docs") == [2], "every label"
+    assert await listed(labels="good first issue", assignee="none") == [2, 1]
+    assert await listed(assignee="*") == [3]
+    assert await listed(assignee="BOB") == [3]
+    assert await listed(creator="ann") == [5, 1]
+    fake.assert_no_violations()
+
+
+async def test_list_issues_pages(fake, gh):
+    for _ in range(35):
+        fake.add_issue("octo", "hello")
+    listed = [issue["number"] async for issue in gh.getiter("/repos/octo/hello/issues")]
+    assert listed == list(range(35, 0, -1))
+    assert [call.query for call in fake.calls_to("GET", ISSUES)] == [{}, {"page": "2"}]
+    page = await gh.getitem("/repos/octo/hello/issues?per_page=10&page=4")
+    assert numbers(page) == [5, 4, 3, 2, 1]
+
+
+async def test_update_lock_and_create_issues(fake, gh):
+    fake.add_issue("octo", "hello", number=1, labels=["bug"], assignees=["ann"])
+    closed = await gh.patch(
+        "/repos/octo/hello/issues/1",
+        data={"state": "closed", "state_reason": "not_planned", "title": "New title"},
+    )
+    assert errors("PATCH", ISSUE, 200, closed) == []
+    assert (closed["state"], closed["state_reason"], closed["title"]) == (
+        "closed",
+        "not_planned",
+        "New title",
+    )
+    assert closed["closed_at"] is not None
+    assert closed["closed_by"]["login"] == "community-bot[bot]"
+    reopened = await gh.patch(
+        "/repos/octo/hello/issues/1", data={"state": "open", "labels": ["triage"], "assignees": []}
+    )
+    assert (reopened["state"], reopened["state_reason"], reopened["closed_at"]) == (
+        "open",
+        "reopened",
+        None,
+    )
+    assert [label["name"] for label in reopened["labels"]] == ["triage"]
+    assert reopened["assignees"] == [] and reopened["assignee"] is None
+
+    await gh.put("/repos/octo/hello/issues/1/lock", data={"lock_reason": "too heated"})
+    locked = fake.issue("octo", "hello", 1)
+    assert (locked["locked"], locked["active_lock_reason"]) == (True, "too heated")
+    await gh.delete("/repos/octo/hello/issues/1/lock")
+    assert fake.issue("octo", "hello", 1)["locked"] is False
+
+    created = await gh.post(
+        "/repos/octo/hello/issues", data={"title": "Tracking", "labels": ["meta"]}
+    )
+    assert errors("POST", ISSUES, 201, created) == []
+    assert created["number"] == 2 and created["user"]["login"] == "community-bot[bot]"
+    assert created["performed_via_github_app"]["slug"] == "community-bot"
+    assert fake.issue("octo", "hello", 2)["labels"][0]["name"] == "meta"
+    fake.assert_no_violations()
+
+
+async def test_a_merged_pull_request_cannot_be_reopened(fake, raw):
+    fake.add_issue("octo", "hello", number=1, pull_request=True, merged=True)
+    status, body = await raw("PATCH", "/repos/octo/hello/issues/1", {"state": "open"})
+    assert status == 422 and errors("PATCH", ISSUE, 422, body) == []
+
+
+async def test_repository_labels(fake, gh, raw):
+    fake.add_label("octo", "hello", "good first issue", color="7057ff", description="Start here")
+    created = await gh.post("/repos/octo/hello/labels", data={"name": "help wanted"})
+    assert errors("POST", "/repos/{owner}/{repo}/labels", 201, created) == []
+    assert (created["color"], created["default"], created["description"]) == ("ededed", False, None)
+
+    label = await gh.getitem("/repos/octo/hello/labels/{name}", {"name": "GOOD first issue"})
+    assert errors("GET", "/repos/{owner}/{repo}/labels/{name}", 200, label) == []
+    assert (label["name"], label["color"]) == ("good first issue", "7057ff")
+    assert label["url"].endswith("/repos/octo/hello/labels/good%20first%20issue")
+    listed = await gh.getitem("/repos/octo/hello/labels")
+    assert [label["name"] for label in listed] == ["good first issue", "help wanted"]
+    assert errors("GET", "/repos/{owner}/{repo}/labels", 200, listed) == []
+
+    status, body = await raw("GET", "/repos/octo/hello/labels/bug")
+    assert status == 404 and errors("GET", "/repos/{owner}/{repo}/labels/{name}", 404, body) == []
+    status, body = await raw("POST", "/repos/octo/hello/labels", {"name": "Help Wanted"})
+    assert status == 422 and body["errors"][0]["code"] == "already_exists"
+    assert errors("POST", "/repos/{owner}/{repo}/labels", 422, body) == []
+    status, body = await raw("POST", "/repos/octo/hello/labels", {"name": "x", "color": "#fff"})
+    assert status == 422 and body["errors"][0]["field"] == "color"
+    assert len(fake.labels("octo", "hello")) == 2
+    fake.assert_no_violations()
+
+
+async def test_issue_labels_create_missing_ones_and_remove(fake, gh, raw):
+    fake.add_label("octo", "hello", "Bug", color="d73a4a")
+    fake.add_issue("octo", "hello", number=1)
+    added = await gh.post(
+        "/repos/octo/hello/issues/1/labels", data={"labels": ["bug", {"name": "needs triage"}]}
+    )
+    assert errors("POST", ISSUE_LABELS, 200, added) == []
+    assert [(label["name"], label["color"]) for label in added] == [
+        ("Bug", "d73a4a"),
+        ("needs triage", "ededed"),
+    ]
+    assert [label["name"] for label in fake.labels("octo", "hello")] == ["Bug", "needs triage"]
+    again = await gh.post("/repos/octo/hello/issues/1/labels", data={"labels": ["NEEDS TRIAGE"]})
+    assert len(again) == 2
+    assert len(await gh.getitem("/repos/octo/hello/issues/1/labels")) == 2
+
+    await gh.delete("/repos/octo/hello/issues/1/labels/{name}", {"name": "needs triage"})
+    template = ISSUE_LABELS + "/{name}"
+    # gidgethub's delete() discards the answer: read it directly.
+    status, remaining = await raw("DELETE", "/repos/octo/hello/issues/1/labels/bug")
+    assert status == 200 and remaining == [] and errors("DELETE", template, 200, remaining) == []
+    status, body = await raw("DELETE", "/repos/octo/hello/issues/1/labels/bug")
+    assert (status, body["message"]) == (404, "Label does not exist")
+    assert errors("DELETE", template, 404, body) == []
+    assert len(fake.labels("octo", "hello")) == 2, "removing from an issue keeps the label"
+    fake.assert_no_violations()
+
+
+async def test_assignees_are_added_and_removed(fake, gh):
+    fake.add_issue("octo", "hello", number=1, assignees=["ann"])
+    template = ISSUE + "/assignees"
+    added = await gh.post(
+        "/repos/octo/hello/issues/1/assignees", data={"assignees": ["bob", "ANN"]}
+    )
+    assert errors("POST", template, 201, added) == []
+    assert [user["login"] for user in added["assignees"]] == ["ann", "bob"]
+    assert added["assignee"]["login"] == "ann"
+    await gh.delete("/repos/octo/hello/issues/1/assignees", data={"assignees": ["ann"]})
+    assert [user["login"] for user in fake.issue("octo", "hello", 1)["assignees"]] == ["bob"]
+    fake.assert_no_violations()
+
+
+async def test_assignee_removal_answers_the_issue(fake, raw):
+    fake.add_issue("octo", "hello", number=1, assignees=["ann"])
+    status, body = await raw(
+        "DELETE", "/repos/octo/hello/issues/1/assignees", {"assignees": ["ann"]}
+    )
+    assert status == 200 and body["assignees"] == []
+    assert errors("DELETE", ISSUE + "/assignees", 200, body) == []
+
+
+async def test_reactions_on_comments_and_issues(fake, gh, raw):
+    fake.add_issue("octo", "hello", number=3)
+    comment = fake.add_comment("octo", "hello", 3, "/claim")
+    comment_reactions = "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+    status, reaction = await raw(
+        "POST", f"/repos/octo/hello/issues/comments/{comment['id']}/reactions", {"content": "+1"}
+    )
+    assert status == 201 and errors("POST", comment_reactions, 201, reaction) == []
+    assert reaction["user"]["login"] == "community-bot[bot]" and reaction["content"] == "+1"
+    status, same = await raw(
+        "POST", f"/repos/octo/hello/issues/comments/{comment['id']}/reactions", {"content": "+1"}
+    )
+    assert status == 200 and same == reaction, "reacting twice answers the first reaction"
+
+    created = await gh.post("/repos/octo/hello/issues/3/reactions", data={"content": "eyes"})
+    assert errors("POST", ISSUE + "/reactions", 201, created) == []
+    assert fake.reactions == [
+        {"on": "comment", "id": comment["id"], "content": "+1"},
+        {"on": "issue", "owner": "octo", "repo": "hello", "number": 3, "content": "eyes"},
+    ]
+    rollup = fake.issue("octo", "hello", 3)["reactions"]
+    assert (rollup["total_count"], rollup["eyes"], rollup["+1"]) == (1, 1, 0)
+
+    status, _ = await raw(
+        "POST", "/repos/octo/hello/issues/comments/999999/reactions", {"content": "+1"}
+    )
+    assert status == 404
+    fake.assert_no_violations()
+
+
+@pytest.mark.parametrize(
+    "role, legacy",
+    [
+        ("admin", "admin"),
+        ("maintain", "write"),
+        ("write", "write"),
+        ("triage", "read"),
+        ("read", "read"),
+        ("none", "none"),
+        (None, "read"),  # never set: anyone can read a public repository
+    ],
+)
+async def test_permission_with_its_legacy_name(fake, gh, role, legacy):
+    if role is not None:
+        fake.set_permission("Octo", "Hello", "Newbie", role)
+    answer = await gh.getitem(
+        PERMISSION, {"owner": "octo", "repo": "hello", "username": "newbie"}
+    )
+    assert errors("GET", PERMISSION, 200, answer) == []
+    assert (answer["permission"], answer["role_name"]) == (legacy, role or "read")
+    assert answer["user"]["login"] == "newbie" and answer["user"]["role_name"] == (role or "read")
+    assert answer["user"]["permissions"]["push"] is (legacy in ("write", "admin"))
+
+
+def test_set_permission_refuses_an_unknown_role(fake):
+    with pytest.raises(ValueError, match="role must be one of"):
+        fake.set_permission("octo", "hello", "newbie", "owner")
+
+
+async def test_community_profile(fake, gh):
+    empty = await gh.getitem(PROFILE, {"owner": "octo", "repo": "hello"})
+    assert errors("GET", PROFILE, 200, empty) == []
+    assert empty["health_percentage"] == 0
+    assert set(empty["files"].values()) == {None} and len(empty["files"]) == 7
+
+    fake.set_community_profile("octo", "hello", contributing=True, code_of_conduct=True)
+    profile = await gh.getitem(PROFILE, {"owner": "OCTO", "repo": "hello"})
+    assert errors("GET", PROFILE, 200, profile) == []
+    files = profile["files"]
+    assert files["contributing"]["html_url"] == (
+        "https://github.com/octo/hello/blob/main/CONTRIBUTING.md"
+    )
+    assert files["code_of_conduct_file"]["html_url"] == (
+        "https://github.com/octo/hello/blob/main/CODE_OF_CONDUCT.md"
+    )
+    assert files["code_of_conduct"]["key"] == "contributor_covenant"
+    assert files["readme"] is None and 0 < profile["health_percentage"] < 100
+
+    fake.set_community_profile("octo", "hello", contributing="docs/CONTRIBUTING.md")
+    profile = await gh.getitem(PROFILE, {"owner": "octo", "repo": "hello"})
+    assert profile["files"]["contributing"]["html_url"].endswith("/blob/main/docs/CONTRIBUTING.md")
+    assert profile["files"]["code_of_conduct"] is None
+    fake.assert_no_violations()
+
+
+async def test_programmed_answers_win_over_issue_state(fake, gh):
+    fake.add_issue("octo", "hello", author="newbie", number=1)
+    fake.respond("GET", SEARCH, status=403, json={"message": "rate limited"}, times=1)
+    with pytest.raises(BadRequest) as limited:
+        await search(gh, "repo:octo/hello author:newbie")
+    assert limited.value.status_code == 403
+    assert (await search(gh, "repo:octo/hello author:newbie"))["total_count"] == 1
+    fake.respond("GET", ISSUE, status=410)
+    with pytest.raises(BadRequest) as gone:
+        await gh.getitem("/repos/octo/hello/issues/1")
+    assert gone.value.status_code == 410
+
+
+def test_delete_comment_as_someone_on_github(fake):
+    comment = fake.add_comment("octo", "hello", 1, "hello")
+    fake.delete_comment(comment["id"])
+    assert fake.comments("octo", "hello", 1) == []
+    with pytest.raises(LookupError):
+        fake.delete_comment(comment["id"])
