@@ -66,6 +66,8 @@ async def _replay(payload: dict, event_name: str, config: RepoConfig | None, app
         client_for=lambda _installation: client,
         fixed_config=config,
     )
+    # An example saved from a repository's own webhook names no installation; the app's always do.
+    payload.setdefault("installation", {"id": 1})
     event = sansio.Event(payload, event=event_name, delivery_id="replay")
     return await Dispatcher(registered_routers(), services).dispatch(event)
 

@@ -14,6 +14,7 @@ from gidgethub.abc import GitHubAPI
 from .comments import Outcome, upsert_comment
 from .config import ConfigLoader, RepoConfig
 from .inbox import Inbox
+from .lookups import CommunityFiles, Lookups
 from .render import Renderer
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Services:
     client_for: Callable[[int], GitHubAPI]
     # ``replay --config FILE`` puts a fixed config here instead of reading the repository's.
     fixed_config: RepoConfig | None = None
+    lookups: Lookups = dataclasses.field(default_factory=Lookups)
 
 
 def is_bot(user: Any) -> bool:
@@ -76,12 +78,25 @@ class EventContext:
             return self._services.fixed_config
         return await self._services.config.load(self.gh, self.owner, self.repo)
 
-    async def render(self, template: str, **variables: Any) -> str:
-        """A built-in template, or the repository's override of it."""
-        override = await self._services.config.template(self.gh, self.owner, self.repo, template)
+    async def legacy_config(self) -> dict[str, Any]:
+        """The repository's Probot-era ``.github/config.yml``, for keys other apps defined."""
+        if self._services.fixed_config is not None:
+            return {}
+        return await self._services.config.legacy(self.gh, self.owner, self.repo)
+
+    async def repo_template(self, name: str) -> str | None:
+        """A template file the repository keeps under ``.github/community-bot/templates/``."""
+        return await self._services.config.template(self.gh, self.owner, self.repo, name)
+
+    async def render(self, template: str, /, *, wording: str | None = None, **variables: Any) -> str:
+        """A built-in template, in the repository's own ``wording`` where the handler found
+        one in its config, else in the repository's override file of the same name."""
+        override = wording if wording is not None else await self.repo_template(template)
         return self._services.renderer.render(template, variables, override=override)
 
-    async def comment(self, number: int, kind: str, template: str, **variables: Any) -> Outcome | None:
+    async def comment(
+        self, number: int, kind: str, template: str, /, *, wording: str | None = None, **variables: Any
+    ) -> Outcome | None:
         """Post or update the bot's one comment of ``kind`` on issue or PR ``number``.
 
         Never in answer to a bot: two bots answering each other would never stop.
@@ -89,15 +104,28 @@ class EventContext:
         if self.sender_is_bot:
             log.info("no comment in answer to a bot", extra={"fields": {"kind": kind, "sender": self.sender.get("login")}})
             return None
-        body = await self.render(template, **variables)
+        body = await self.render(template, wording=wording, **variables)
         outcome, _ = await upsert_comment(
             self.gh, owner=self.owner, repo=self.repo, number=number, kind=kind, body=body, bot_login=await self.bot_login()
         )
         log.info("comment %s", outcome, extra={"fields": {"kind": kind, "number": number}})
         return outcome
 
-    async def mark_once(self, kind: str, key: str) -> bool:
-        """True the first time (kind, key) is remembered, so a thing is done once ever."""
+    async def role(self, login: str) -> str:
+        """The person's role on this repository (``bot.lookups.ROLES``), asked of GitHub, cached."""
+        return await self._services.lookups.role(self.gh, self.owner, self.repo, login)
+
+    async def community_files(self) -> CommunityFiles:
+        return await self._services.lookups.community_files(self.gh, self.owner, self.repo)
+
+    async def mark(self, kind: str, key: str, value: str = "") -> str:
+        """Remember ``value`` under (kind, key) once and for all; the value remembered there
+        (``value`` itself when this is the first time, or a repetition of it)."""
         if self._services.inbox is None:
-            return True
-        return await self._services.inbox.mark_once(kind, key)
+            return value
+        return await self._services.inbox.mark(kind, key, value)
+
+    async def marked(self, kind: str, key: str) -> str | None:
+        if self._services.inbox is None:
+            return None
+        return await self._services.inbox.marked(kind, key)

@@ -37,7 +37,13 @@ class Dispatcher:
     async def handlers_for(self, event: sansio.Event) -> list[Handler]:
         """The handlers this event reaches, in a stable order."""
         handlers = sorted(self.router.fetch(event), key=handler_name)
-        sender = event.data.get("sender") if isinstance(event.data, dict) else None
+        payload = event.data if isinstance(event.data, dict) else {}
+        if handlers and not (payload.get("installation") or {}).get("id"):
+            # Sent by a repository's own webhook, not to the app: there is no installation to
+            # act as, so nothing can be done.
+            log.warning("event without an installation; no handler runs")
+            return []
+        sender = payload.get("sender")
         if handlers and is_bot(sender):
             if sender.get("login") == f"{await self.services.app_slug()}[bot]":
                 return []  # our own doing: answering it could loop

@@ -83,12 +83,14 @@ payloads = Table(
     Column("payload", Text, nullable=False),
 )
 
-# Facts a handler must remember once and for all ("welcomed this person in this repository").
+# Facts a handler must remember once and for all ("welcomed this person in this repository,
+# on issue 12"): the first value remembered under a key stays.
 marks = Table(
     "marks",
     metadata,
     Column("kind", String(100), primary_key=True),
     Column("key", String(500), primary_key=True),
+    Column("value", String(500), nullable=False, default=""),
     Column("created_at", Float, nullable=False),
 )
 
@@ -409,19 +411,27 @@ class Inbox:
 
     # Marks ------------------------------------------------------------------------------
 
-    async def mark_once(self, kind: str, key: str) -> bool:
-        """Remember (kind, key); True the first time it is remembered, False ever after."""
-        stmt = (
+    async def mark(self, kind: str, key: str, value: str = "") -> str:
+        """Remember ``value`` under (kind, key) unless a value is remembered there already;
+        the value that is. Whoever gets their own value back was first (or is repeating
+        themselves, as a redelivered event does)."""
+        insert = (
             self._insert(marks)
-            .values(kind=kind, key=key, created_at=time.time())
+            .values(kind=kind, key=key, value=value, created_at=time.time())
             .on_conflict_do_nothing(index_elements=["kind", "key"])
-            .returning(marks.c.kind)
         )
-        return await self._execute(stmt, lambda result: result.first() is not None)
+        remembered = select(marks.c.value).where(marks.c.kind == kind, marks.c.key == key)
 
-    async def is_marked(self, kind: str, key: str) -> bool:
+        def mark_and_read(conn: Connection) -> str:
+            conn.execute(insert)
+            return conn.execute(remembered).scalar_one()
+
+        return await self.transaction(mark_and_read)
+
+    async def marked(self, kind: str, key: str) -> str | None:
+        """The value remembered under (kind, key), or None."""
         return await self._execute(
-            select(marks.c.kind).where(marks.c.kind == kind, marks.c.key == key), lambda result: result.first() is not None
+            select(marks.c.value).where(marks.c.kind == kind, marks.c.key == key), lambda result: result.scalar()
         )
 
     async def _execute(self, statement: Executable, read: Callable[[Result[Any]], T] = lambda _result: None) -> T:

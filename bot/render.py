@@ -42,6 +42,11 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+def literal(text: str) -> str:
+    """A template that prints ``text`` as it is, for messages written before templates were."""
+    return "{% raw %}" + text.replace("{% endraw %}", "{ % endraw % }") + "{% endraw %}"
+
+
 def marker(kind: str) -> str:
     """The hidden line that names the kind of a bot comment, so it is edited, not repeated."""
     if not re.fullmatch(r"[a-z0-9_.-]+", kind):

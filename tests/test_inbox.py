@@ -144,12 +144,15 @@ async def test_prune_deletes_only_old_finished_deliveries(open_inbox):
     assert await inbox.count_by_state() == {"pending": 1}
 
 
-async def test_mark_once(open_inbox):
+async def test_the_first_value_marked_stays(open_inbox):
     inbox = await open_inbox()
-    assert await inbox.is_marked("welcome", "o/r:alice") is False
-    results = await asyncio.gather(*(inbox.mark_once("welcome", "o/r:alice") for _ in range(5)))
-    assert results.count(True) == 1
-    assert await inbox.is_marked("welcome", "o/r:alice") is True
+    assert await inbox.marked("welcome", "o/r:alice") is None
+    results = await asyncio.gather(*(inbox.mark("welcome", "o/r:alice", f"issue {n}") for n in range(5)))
+    first = results[0]
+    assert results == [first] * 5  # one of them won, and every one of them was told which
+    assert await inbox.mark("welcome", "o/r:alice", first) == first  # the winner, repeating itself
+    assert await inbox.marked("welcome", "o/r:alice") == first
+    assert await inbox.mark("welcome", "o/r:bob") == ""
 
 
 async def test_concurrent_claimers_split_the_work(database_url, open_inbox):

@@ -11,10 +11,10 @@ from bot.app import registered_routers
 from bot.dispatch import accepts_bots
 from bot.inbox import InboxUnavailable
 from bot.webhook import MAX_BODY, verify
-from tests.conftest import SECRET, bot_of, deliver, headers_for, settle
+from tests.conftest import SECRET, bot_of, deliver, headers_for, installed, settle
 from tests.fakes import example, load_examples, sign
 
-PAYLOAD = example("issues", "opened")
+PAYLOAD = installed(example("issues", "opened"))
 
 
 def rejected(client, reason: str) -> float:
@@ -167,7 +167,8 @@ async def test_every_real_payload_is_accepted_and_no_handler_raises(start_bot):
     examples = load_examples()
     assert len(examples) >= 324
     for event, payload in examples:
-        response = await deliver(client, event, payload)
+        # As the app receives them: with an installation, so that handlers act on them.
+        response = await deliver(client, event, installed(payload))
         assert response.status == 202, (event, payload.get("action"))
     await settle(client, timeout=60)
     states = await bot_of(client).inbox.count_by_state()
@@ -198,7 +199,7 @@ async def test_every_real_payload_reaches_a_handler_that_reads_its_context(start
         router.add(accepts_bots(reads_context), event)
     client = await start_bot([router], app_slug="community-bot")
     for event, payload in examples:
-        assert (await deliver(client, event, payload)).status == 202
+        assert (await deliver(client, event, installed(payload))).status == 202
     await settle(client, timeout=60)
     assert await bot_of(client).inbox.count_by_state() == {"done": len(examples)}
     assert len(seen) == len(examples)
