@@ -24,6 +24,8 @@ from gidgethub.abc import GitHubAPI
 log = logging.getLogger(__name__)
 
 CONFIG_PATH = ".github/community-bot.yml"
+# Probot apps' shared file; behaviorbot/welcome's messages are read from it as a fallback.
+LEGACY_CONFIG_PATH = ".github/config.yml"
 TEMPLATES_DIR = ".github/community-bot/templates/"
 ORG_CONFIG_REPO = ".github"
 MAX_EXTENDS = 3
@@ -31,10 +33,20 @@ MAX_EXTENDS = 3
 # No config anywhere: welcome and good-first-issue commands on; DCO and CLA off, since they
 # gate merging and a maintainer should choose them.
 DEFAULTS: dict[str, Any] = {
-    "welcome": {"enabled": True},
+    "welcome": {
+        "enabled": True,
+        "include_members": False,
+        "issue": {"enabled": True},
+        "pull_request": {"enabled": True, "include_drafts": False},
+        "first_merge": {"enabled": True, "good_first_issues": 3},
+    },
     "dco": {"enabled": False},
     "cla": {"enabled": False},
-    "good_first_issue": {"enabled": True, "suggest": {"enabled": False}},
+    "good_first_issue": {
+        "enabled": True,
+        "labels": {"good_first_issue": "good first issue", "help_wanted": "help wanted"},
+        "suggest": {"enabled": False},
+    },
     "conduct": {"enabled": True, "link_in_welcome": True, "remind_heated_threads": False},
 }
 
@@ -117,6 +129,7 @@ class ConfigLoader:
     def __init__(self, *, ttl: float = 3600, maxsize: int = 10_000) -> None:
         self._configs: cachetools.TTLCache[tuple[str, str], RepoConfig] = cachetools.TTLCache(maxsize, ttl)
         self._templates: cachetools.TTLCache[tuple[str, str, str], str | None] = cachetools.TTLCache(maxsize, ttl)
+        self._legacy: cachetools.TTLCache[tuple[str, str], dict[str, Any]] = cachetools.TTLCache(maxsize, ttl)
 
     async def load(self, gh: GitHubAPI, owner: str, repo: str) -> RepoConfig:
         key = (owner.lower(), repo.lower())
@@ -172,6 +185,17 @@ class ConfigLoader:
             self._templates[key] = await fetch_file(gh, owner, repo, TEMPLATES_DIR + name)
         return self._templates[key]
 
+    async def legacy(self, gh: GitHubAPI, owner: str, repo: str) -> dict[str, Any]:
+        """The repository's ``.github/config.yml`` (else the organisation's), as Probot apps read
+        it; {} where there is none or it is not a YAML mapping."""
+        key = (owner.lower(), repo.lower())
+        if key not in self._legacy:
+            text = await fetch_file(gh, owner, repo, LEGACY_CONFIG_PATH)
+            if text is None and repo != ORG_CONFIG_REPO:
+                text = await fetch_file(gh, owner, ORG_CONFIG_REPO, LEGACY_CONFIG_PATH)
+            self._legacy[key] = _legacy_mapping(text, f"{owner}/{repo}")
+        return self._legacy[key]
+
     def invalidate_on_push(self, payload: Mapping[str, Any]) -> None:
         """Forget a repository's config when a push to its default branch may have changed it."""
         repository = payload.get("repository") or {}
@@ -184,7 +208,7 @@ class ConfigLoader:
         owner, name = owner.lower(), name.lower()
         # The organisation's .github repository is every repository's fallback.
         every_repo = name == ORG_CONFIG_REPO
-        for cache in (self._configs, self._templates):
+        for cache in (self._configs, self._templates, self._legacy):
             for key in list(cache.keys()):
                 if key[0] == owner and (every_repo or key[1] == name):
                     cache.pop(key, None)
@@ -198,6 +222,19 @@ def _touches_config(payload: Mapping[str, Any]) -> bool:
         return True
     for commit in commits:
         for path in (*commit.get("added", ()), *commit.get("modified", ()), *commit.get("removed", ())):
-            if path == CONFIG_PATH or path.startswith(TEMPLATES_DIR):
+            if path in (CONFIG_PATH, LEGACY_CONFIG_PATH) or path.startswith(TEMPLATES_DIR):
                 return True
     return False
+
+
+def _legacy_mapping(text: str | None, repository: str) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        log.warning(
+            "%s ignored: not valid YAML", LEGACY_CONFIG_PATH, extra={"fields": {"repository": repository, "reason": str(exc)}}
+        )
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -9,4 +9,6 @@ config, templates and storage. Handlers know GitHub events, not HTTP.
 
 from gidgethub.routing import Router
 
-ROUTERS: list[Router] = []
+from . import welcome
+
+ROUTERS: list[Router] = [welcome.router]
