@@ -29,6 +29,7 @@ on any GitHub installation, so a client may follow them.
 from __future__ import annotations
 
 import base64
+import collections
 import copy
 import functools
 import hashlib
@@ -442,7 +443,8 @@ class FakeGitHub:
         self._once: list[_Programmed] = []
         self._sticky: list[_Programmed] = []
         self._auth_calls = [(method, self._pattern(path)) for method, path in AUTH_CALLS]
-        self._rate_remaining = RATE_LIMIT
+        # GitHub counts each installation's requests apart (and the app's own, by JWT).
+        self._rate_remaining: dict[int | None, int] = collections.defaultdict(lambda: RATE_LIMIT)
         self._rate_reset = int(time.time()) + 3600
         self._handlers: dict[tuple[str, str], Handler] = {
             ("GET", "/app"): self._get_app,
@@ -715,7 +717,7 @@ class FakeGitHub:
             headers={name.lower(): value for name, value in request.headers.items()},
         )
         self.calls.append(call)
-        return self._http_response(request, self._reply(request, call, raw_body))
+        return self._http_response(request, call, self._reply(request, call, raw_body))
 
     def _reply(self, request: web.Request, call: Call, raw_body: bytes) -> _Reply:
         found = self._spec.find(call.method, request.rel_url.raw_path)
@@ -819,7 +821,7 @@ class FakeGitHub:
                 return programmed.reply
         return None
 
-    def _http_response(self, request: web.Request, reply: _Reply) -> web.Response:
+    def _http_response(self, request: web.Request, call: Call, reply: _Reply) -> web.Response:
         headers = CIMultiDict()
         payload = None
         if reply.json is not None:
@@ -833,17 +835,18 @@ class FakeGitHub:
         if_none_match = request.headers.get("If-None-Match", "")
         if etag is not None and etag in [tag.strip() for tag in if_none_match.split(",")]:
             # Conditional requests answered 304 are free on GitHub.
-            return web.Response(status=304, headers={"ETag": etag, **self._rate_limit_headers()})
-        self._rate_remaining = max(self._rate_remaining - 1, 0)
-        for name, value in self._rate_limit_headers().items():
+            return web.Response(status=304, headers={"ETag": etag, **self._rate_limit_headers(call.installation_id)})
+        self._rate_remaining[call.installation_id] = max(self._rate_remaining[call.installation_id] - 1, 0)
+        for name, value in self._rate_limit_headers(call.installation_id).items():
             headers.setdefault(name, value)
         return web.Response(status=reply.status, body=payload, headers=headers)
 
-    def _rate_limit_headers(self) -> dict[str, str]:
+    def _rate_limit_headers(self, installation_id: int | None) -> dict[str, str]:
+        remaining = self._rate_remaining[installation_id]
         return {
             "X-RateLimit-Limit": str(RATE_LIMIT),
-            "X-RateLimit-Remaining": str(self._rate_remaining),
-            "X-RateLimit-Used": str(RATE_LIMIT - self._rate_remaining),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Used": str(RATE_LIMIT - remaining),
             "X-RateLimit-Reset": str(self._rate_reset),
             "X-RateLimit-Resource": "core",
         }

@@ -50,10 +50,10 @@ def app_gh(session, base_url):
     return GitHubAPI(session, "test", base_url=base_url)
 
 
-async def new_token(app_gh):
+async def new_token(app_gh, installation_id=INSTALLATION_ID):
     app_jwt = get_jwt(app_id=str(APP_ID), private_key=make_private_key()[0])
     answer = await app_gh.post(
-        f"/app/installations/{INSTALLATION_ID}/access_tokens", data=b"", jwt=app_jwt
+        f"/app/installations/{installation_id}/access_tokens", data=b"", jwt=app_jwt
     )
     return answer["token"]
 
@@ -424,6 +424,18 @@ async def test_every_answer_carries_rate_limit_headers(fake, session, base_url, 
             assert int(response.headers["x-ratelimit-reset"]) > time.time()
             remaining.append(int(response.headers["x-ratelimit-remaining"]))
     assert remaining[1] == remaining[0] - 1
+
+
+async def test_each_installation_has_its_own_rate_limit(fake, session, base_url, app_gh, token):
+    other = await new_token(app_gh, installation_id=8)
+
+    async def remaining(credential):
+        async with session.get(f"{base_url}/repos/octo/hello", headers={"authorization": f"token {credential}"}) as response:
+            return int(response.headers["x-ratelimit-remaining"])
+
+    first = await remaining(token)
+    assert await remaining(token) == first - 1
+    assert await remaining(other) == 4999
 
 
 # Issues, pull requests, search, labels, reactions, permissions, community profile --------
