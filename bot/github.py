@@ -228,8 +228,9 @@ class GitHubApp:
             maxsize=10_000, ttu=lambda _key, value, _now: value[1] - TOKEN_RENEW_BEFORE, timer=time.time
         )
         self._pending: dict[Any, asyncio.Future[Any]] = {}
-        # A client per installation keeps its rate-limit state, write pacing and ETag cache.
+        # A client per installation keeps its rate-limit state and write pacing.
         self._clients: cachetools.LRUCache[int, GitHubAPI] = cachetools.LRUCache(maxsize=1_000)
+        self._conditional_cache = ConditionalCache(maxsize=1_000)
         self.app_client = self._client(app_id=app_id, private_key=private_key)
 
     def _client(self, **kwargs: Any) -> GitHubAPI:
@@ -242,7 +243,7 @@ class GitHubApp:
                 app=self,
                 installation_id=installation_id,
                 pacer=WritePacer(*self._writes),
-                cache=cachetools.LRUCache(maxsize=128),
+                cache=self._conditional_cache,
             )
             self._clients[installation_id] = client
         return client
@@ -282,6 +283,19 @@ class GitHubApp:
 
     async def _fetch_slug(self) -> str:
         return (await self.app_client.getitem("/app"))["slug"]
+
+
+class ConditionalCache(cachetools.LRUCache[str, Any]):
+    """gidgethub's cache of answers by URL, for conditional requests (a 304 costs no rate limit).
+
+    One for all installations, so memory stays bounded however many there are: a URL is one
+    repository's, and GitHub answers another installation's conditional request with 304 only
+    where it may read the same thing. Searches are not kept: each is asked once.
+    """
+
+    def __setitem__(self, url: str, answer: Any) -> None:
+        if "/search/" not in url:
+            super().__setitem__(url, answer)
 
 
 class DryRunGitHubAPI(gidgethub.abc.GitHubAPI):

@@ -171,6 +171,17 @@ async def test_repeated_gets_are_conditional(fake_github, github_app):
     assert "if-none-match" in calls[1].headers
 
 
+async def test_the_conditional_cache_is_shared_bounded_and_keeps_no_searches(fake_github, github_app):
+    fake_github.add_file("octo", "hello", "README.md", "hello")
+    path = f"{REPO}/contents/README.md"
+    await github_app.installation_client(INSTALLATION).getitem(path)
+    await github_app.installation_client(INSTALLATION + 1).getitem(path)
+    assert "if-none-match" in fake_github.calls_to("GET", path)[1].headers  # one cache for all
+    await github_app.installation_client(INSTALLATION).getitem("/search/issues?q=repo:octo/hello")
+    cache = github_app.installation_client(INSTALLATION)._cache
+    assert len(cache) == 1 and cache.maxsize == 1_000
+
+
 async def test_api_calls_are_counted_by_status(fake_github, github_app):
     fake_github.respond("GET", REPO, json=repo_answer())
     gh = github_app.installation_client(INSTALLATION)
