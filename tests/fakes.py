@@ -15,7 +15,10 @@ unexpired installation token issued by the fake everywhere else.
 Issues and pull requests, their labels, assignees and reactions, comments,
 files, people's roles and community profiles have state: seed it with add_issue(),
 add_comment(), add_file(), set_permission() and the like, and read it back with
-issue(), comments(), labels() and `reactions`.
+issue(), comments(), labels() and `reactions`. So do a pull request's commits
+(add_pull_request_commits(), built with commit()), which also answer the commit
+list and comparison endpoints, check runs (read back with check_runs()), and
+organisation membership (add_org_member()).
 
     fake = FakeGitHub(app_id=1, public_key_pem=public_pem)
     server = await aiohttp_server(fake.app)   # the bot's GITHUB_API_URL
@@ -80,6 +83,12 @@ LEGACY_PERMISSIONS = {
     "admin": "admin",
 }
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "eyes", "rocket")
+# GET .../pulls/{n}/commits lists a pull request's first (oldest) 250 commits, never more.
+PULL_COMMITS_LIMIT = 250
+# GET .../compare/{basehead} without per_page or page lists the newest 250 commits only.
+COMPARE_COMMITS_LIMIT = 250
+# The check run conclusion only GitHub may set; the description allows it in requests.
+GITHUB_ONLY_CONCLUSIONS = ("stale",)
 
 _SPEC_URI = "urn:github:rest-api-subset"
 _TOKEN_CHARACTERS = string.ascii_letters + string.digits
@@ -137,6 +146,68 @@ def example(event: str, action: str | None = None, index: int = 0) -> dict:
             f"no example #{index} of {event!r} with action {action!r}; "
             f"{len(matches)} match, actions of {event!r}: {actions}"
         ) from None
+
+
+def commit(
+    sha: str | None = None,
+    *,
+    message: str = "A change",
+    author_name: str = "Mona",
+    author_email: str = "mona@example.com",
+    author_login: str | None = "mona",
+    author_id: int | None = None,
+    committer_name: str | None = None,
+    committer_email: str | None = None,
+    committer_login: str | None = None,
+    parents: int | list[str] = 1,
+    date: str | float | datetime | None = None,
+) -> dict:
+    """A commit as GitHub lists it among a pull request's commits, for add_pull_request_commits().
+
+    The top-level author and committer are the GitHub accounts git's name and email
+    are linked to: author_login=None is an email GitHub links to no account, and
+    `author` is then null, as GitHub answers it (a DCO or CLA check has to cope). A
+    login ending in [bot] is a Bot. The committer is the author unless a committer_*
+    is given; then the name and email still default to the author's, but the account
+    is committer_login's alone, None meaning none. parents is how many random parent
+    SHAs, or the SHAs themselves: two or more make a merge commit. The date (now by
+    default) is both the author's and the committer's. Until add_pull_request_commits()
+    files it in a repository, its URLs name GitHub's example one.
+    """
+    sha = (sha or _random_sha()).lower()
+    if committer_name is None and committer_email is None and committer_login is None:
+        committer_login = author_login
+    committer_id = author_id if committer_login == author_login else None
+    when = _timestamp(time.time() if date is None else _epoch(date))
+    if isinstance(parents, int):
+        parents = [_random_sha() for _ in range(parents)]
+    answer = {
+        "sha": sha,
+        "node_id": f"C_{sha}",
+        "commit": {
+            "author": {"name": author_name, "email": author_email, "date": when},
+            "committer": {
+                "name": author_name if committer_name is None else committer_name,
+                "email": author_email if committer_email is None else committer_email,
+                "date": when,
+            },
+            "message": message,
+            # Not git's tree id, but as stable: the same commit has the same tree.
+            "tree": {"sha": hashlib.sha1(f"tree {sha}".encode()).hexdigest()},
+            "comment_count": 0,
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
+        },
+        "author": _account(author_login, author_id),
+        "committer": _account(committer_login, committer_id),
+        "parents": [{"sha": parent} for parent in parents],
+    }
+    return _address_commit(answer, *_EXAMPLE_REPOSITORY)
 
 
 # GitHub's REST API description ----------------------------------------------------
@@ -225,9 +296,15 @@ class RestSpec:
         return problems
 
     def response_errors(self, method: str, template: str, status: int, body: Any) -> list[str]:
-        """How body differs from what the description says GitHub answers."""
+        """How body differs from what the description says GitHub answers.
+
+        Where the description gives no body, as for many 404s that do carry GitHub's
+        error message, there is nothing to check it against; but a 204 has none.
+        """
         pointer = f"/paths/{_escape(template)}/{method.lower()}/responses/{status}"
-        _, pointer = self._resolve(self._at(pointer), pointer)
+        response, pointer = self._resolve(self._at(pointer), pointer)
+        if "application/json" not in response.get("content", {}):
+            return ["a 204 answer has no body"] if status == 204 and body is not None else []
         return self.schema_errors(f"{pointer}/content/application~1json/schema", body)
 
     def schema_errors(self, pointer: str, instance: Any) -> list[str]:
@@ -238,7 +315,7 @@ class RestSpec:
             )
         return [
             (f"at {'/'.join(map(str, error.absolute_path))}: " if error.absolute_path else "")
-            + _shorten(error.message)
+            + _reason(error)
             for error in self._validators[pointer].iter_errors(instance)
         ]
 
@@ -337,6 +414,17 @@ def _shorten(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _reason(error: Any) -> str:
+    """A schema error's message, short: a long value is cut, not the reason it fails."""
+    message, value = error.message, repr(error.instance)
+    if len(message) <= 300:
+        return message
+    if message.startswith(value):  # such as "'xxx…' is too long"
+        reason = f"{message[len(value):]} ({error.validator} {error.validator_value!r})"
+        return _shorten(value, 60) + _shorten(reason)
+    return _shorten(message)
+
+
 # The fake ---------------------------------------------------------------------------
 
 
@@ -403,6 +491,27 @@ class _Issue:
     in_search: bool = True  # False until GitHub's search index has caught up with it
 
 
+@dataclass
+class _Pull:
+    """A pull request's git side; the rest of it is its _Issue."""
+
+    base_sha: str
+    shas: list[str]  # its commits, oldest first; the last is the head
+    head_ref: str
+    merge_commit_sha: str  # GitHub's test merge, or once merged the merge
+
+
+@dataclass
+class _CheckRun:
+    """A check run as the fake keeps it: created by this app, the only one the fake serves."""
+
+    owner: str
+    repo: str
+    answer: dict  # as GitHub answers it, but for pull_requests: those are looked up
+    actions: list[dict] = field(default_factory=list)  # GitHub does not answer them back
+    annotations: list[dict] = field(default_factory=list)  # nor these, but counts them
+
+
 Handler = Callable[[web.Request, dict[str, str], Any], _Reply]
 FileKey = tuple[str, str, str, str | None]  # owner, repo, path, ref
 RepoKey = tuple[str, str]  # owner, repo, in lower case
@@ -439,6 +548,16 @@ class FakeGitHub:
         # "content": "+1"} or {"on": "issue", "owner": o, "repo": r, "number": n, "content": ...}.
         self.reactions: list[dict] = []
         self._reaction_objects: dict[tuple, dict] = {}  # (target..., content) -> reaction
+        # Git, as far as pull requests need it: each repository's commits by SHA, the
+        # one before each in history (the first parent, as the fake knows history), and
+        # the default branch's head, an initial commit made up when first needed.
+        self._commits: dict[RepoKey, dict[str, dict]] = {}
+        self._previous: dict[RepoKey, dict[str, str]] = {}
+        self._default_heads: dict[RepoKey, str] = {}
+        self._pulls: dict[tuple[str, str, int], _Pull] = {}
+        self._check_runs: list[_CheckRun] = []  # oldest first
+        self._check_suites: dict[tuple[str, str, str], int] = {}  # owner, repo, sha -> id
+        self._org_members: dict[str, set[str]] = {}  # lower-case org -> lower-case logins
         self._ids = itertools.count(1)
         self._once: list[_Programmed] = []
         self._sticky: list[_Programmed] = []
@@ -486,6 +605,17 @@ class FakeGitHub:
                 "/repos/{owner}/{repo}/collaborators/{username}/permission",
             ): self._get_permission,
             ("GET", "/repos/{owner}/{repo}/community/profile"): self._get_community_profile,
+            ("GET", "/orgs/{org}/members/{username}"): self._check_org_membership,
+            ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}"): self._get_pull,
+            ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits"): self._list_pull_commits,
+            ("GET", "/repos/{owner}/{repo}/commits"): self._list_commits,
+            ("GET", "/repos/{owner}/{repo}/compare/{basehead}"): self._compare,
+            ("POST", "/repos/{owner}/{repo}/check-runs"): self._create_check_run,
+            ("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"): self._update_check_run,
+            (
+                "GET",
+                "/repos/{owner}/{repo}/commits/{ref}/check-runs",
+            ): self._list_check_runs_for_ref,
         }
 
     # What tests use --------------------------------------------------------------
@@ -704,6 +834,102 @@ class FakeGitHub:
             ),
             "updated_at": time.time(),
         }
+
+    def add_pull_request_commits(
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        commits: list[dict],
+        *,
+        base_sha: str | None = None,
+    ) -> dict:
+        """A pull request's commits, oldest first as GitHub lists them; see commit().
+
+        If there is no issue or pull request of that number yet, this opens the pull
+        request, by the first commit's author and titled with its subject. Called
+        again, it replaces the commits, as a push would. The head is the last commit;
+        the base is base_sha (kept from before, if not given), by default the head of
+        the repository's default branch, an initial commit the fake makes up. In the
+        history the commit list and comparison endpoints walk, each commit comes after
+        the one before it and the first after the base, whatever their parents say.
+        The commits' URLs are made to point into the repository, in the dicts given
+        too, so that a test can compare them with what the bot shows; the fake keeps
+        copies. Returns the pull request as GET /repos/{owner}/{repo}/pulls/{number}
+        answers it.
+        """
+        if not commits:
+            raise ValueError("a pull request has at least one commit")
+        key = _issue_key(owner, repo, number)
+        issue = self._issues.get(key)
+        if issue is None:
+            first = commits[0]
+            self.add_issue(
+                owner,
+                repo,
+                number=number,
+                pull_request=True,
+                author=(first.get("author") or {}).get("login") or "octocat",
+                title=first["commit"]["message"].split("\n", 1)[0] or "A change",
+            )
+            issue = self._issues[key]
+        elif not issue.pull_request:
+            raise ValueError(f"{owner}/{repo}#{number} is an issue, not a pull request")
+        previous = self._pulls.get(key)
+        if base_sha is None:
+            base_sha = previous.base_sha if previous else self._default_head(owner, repo)
+        base_sha = base_sha.lower()
+        if base_sha not in self._commits.get(_repo_key(owner, repo), {}):
+            self._remember_commit(owner, repo, _initial_commit(base_sha), None)
+        shas, before = [], base_sha
+        for item in commits:
+            _address_commit(item, owner, repo)
+            self._remember_commit(owner, repo, copy.deepcopy(item), before)
+            before = item["sha"].lower()
+            shas.append(before)
+        self._pulls[key] = _Pull(
+            base_sha=base_sha,
+            shas=shas,
+            head_ref=previous.head_ref if previous else f"patch-{number}",
+            merge_commit_sha=previous.merge_commit_sha if previous else _random_sha(),
+        )
+        return self.pull_request(owner, repo, number)
+
+    def pull_request(self, owner: str, repo: str, number: int) -> dict:
+        """A pull request as GET /repos/{owner}/{repo}/pulls/{number} answers it now.
+
+        One seeded with add_issue() alone gets a single commit by its author.
+        """
+        issue = self._stored_issue(owner, repo, number)
+        if not issue.pull_request:
+            raise LookupError(f"{owner}/{repo}#{number} is an issue, not a pull request")
+        return self._pull_object(issue)
+
+    def check_runs(
+        self, owner: str, repo: str, head_sha: str | None = None, name: str | None = None
+    ) -> list[dict]:
+        """The repository's check runs as GitHub answers them now, oldest first.
+
+        Each also has the `actions` the app asked for and the output's `annotations`,
+        which GitHub keeps but does not answer back.
+        """
+        runs = []
+        for run in self._check_runs:
+            if (
+                _repo_key(run.owner, run.repo) != _repo_key(owner, repo)
+                or (head_sha is not None and run.answer["head_sha"] != head_sha.lower())
+                or (name is not None and run.answer["name"] != name)
+            ):
+                continue
+            answer = self._check_run_object(run)
+            answer["actions"] = copy.deepcopy(run.actions)
+            answer["annotations"] = copy.deepcopy(run.annotations)
+            runs.append(answer)
+        return runs
+
+    def add_org_member(self, org: str, login: str) -> None:
+        """Make someone a member of an organisation, publicly or privately alike."""
+        self._org_members.setdefault(org.lower(), set()).add(login.lower())
 
     # Serving requests --------------------------------------------------------------
 
@@ -1442,6 +1668,560 @@ class FakeGitHub:
             "installations_count": 1,
         }
 
+    # Pull requests and commits ---------------------------------------------------------
+
+    def _get_pull(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        issue = self._find_pull(params)
+        return _error(404) if issue is None else _Reply(200, self._pull_object(issue))
+
+    def _list_pull_commits(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        issue = self._find_pull(params)
+        if issue is None:
+            return _error(404)
+        commits = self._commits[_repo_key(issue.owner, issue.repo)]
+        shas = self._pull_of(issue).shas[:PULL_COMMITS_LIMIT]  # however many there are
+        return self._page(request, [commits[sha] for sha in shas])
+
+    def _list_commits(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """The history ending at `sha` (by default the default branch's head), newest first."""
+        owner, repo, query = params["owner"], params["repo"], request.query
+        if "path" in query:
+            self.violations.append(
+                f"GET {request.path}: the fake does not imitate the path parameter (it has "
+                "no commits' files); teach tests/fakes.py (_list_commits) what GitHub does"
+            )
+        ref = query.get("sha")
+        sha = self._default_head(owner, repo) if ref is None else self._resolve(owner, repo, ref)
+        if sha is None:
+            return _error(404, f"No commit found for SHA: {ref}")
+        history = self._history(owner, repo, sha)
+        try:
+            since = _epoch(query["since"]) if "since" in query else None
+            until = _epoch(query["until"]) if "until" in query else None
+        except ValueError:
+            return _validation_failed("Commit", "since" if "since" in query else "until", "invalid")
+
+        def by(role: str, commit: dict) -> bool:
+            # A GitHub login, or an email address, as git records it.
+            who = query[role].lower()
+            login = (commit[role] or {}).get("login", "")
+            return who in (login.lower(), commit["commit"][role]["email"].lower())
+
+        def wanted(commit: dict) -> bool:
+            date = _epoch(commit["commit"]["committer"]["date"])
+            return (
+                ("author" not in query or by("author", commit))
+                and ("committer" not in query or by("committer", commit))
+                and (since is None or date >= since)
+                and (until is None or date <= until)
+            )
+
+        return self._page(request, [commit for commit in history if wanted(commit)])
+
+    def _compare(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """BASE...HEAD: the commits reachable from HEAD but not BASE, oldest first.
+
+        Without per_page or page, GitHub lists the newest COMPARE_COMMITS_LIMIT of them
+        and no Link header; with either, it pages through them all, 100 at most a page,
+        and lists the files on the first page only.
+        """
+        owner, repo = params["owner"], params["repo"]
+        base_ref, dots, head_ref = params["basehead"].partition("...")
+        base = self._resolve(owner, repo, base_ref) if dots else None
+        head = self._resolve(owner, repo, head_ref) if dots else None
+        if base is None or head is None:
+            return _error(404)
+        behind = [commit["sha"] for commit in self._history(owner, repo, base)]
+        ahead = self._history(owner, repo, head)
+        reachable = set(behind)
+        found = next((n for n, c in enumerate(ahead) if c["sha"] in reachable), None)
+        if found is None:
+            return _error(404, f"No common ancestor between {base_ref} and {head_ref}.")
+        merge_base = ahead[found]
+        ahead = ahead[:found][::-1]  # oldest first
+        behind_by = behind.index(merge_base["sha"])
+        status = {
+            (False, False): "identical",
+            (True, False): "ahead",
+            (False, True): "behind",
+            (True, True): "diverged",
+        }[(bool(ahead), bool(behind_by))]
+        paged = "page" in request.query or "per_page" in request.query
+        if paged:
+            commits, headers = self._paginate(request, ahead)
+        else:
+            commits, headers = ahead[-COMPARE_COMMITS_LIMIT:], {}
+        api = f"{GITHUB_API}/repos/{owner}/{repo}"
+        html = f"{GITHUB_HTML}/{owner}/{repo}/compare/{base_ref}...{head_ref}"
+        answer = {
+            "url": f"{api}/compare/{base_ref}...{head_ref}",
+            "html_url": html,
+            "permalink_url": (
+                f"{GITHUB_HTML}/{owner}/{repo}/compare/{owner}:{base[:7]}...{owner}:{head[:7]}"
+            ),
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "base_commit": self._commits[_repo_key(owner, repo)][base],
+            "merge_base_commit": merge_base,
+            "status": status,
+            "ahead_by": len(ahead),
+            "behind_by": behind_by,
+            "total_commits": len(ahead),
+            "commits": commits,
+        }
+        if not paged or int(request.query.get("page", 1)) <= 1:
+            answer["files"] = []  # the fake's commits change no files
+        return _Reply(200, answer, headers)
+
+    def _find_pull(self, params: dict[str, str]) -> _Issue | None:
+        """The pull request of that number: an issue's number is not found, as on GitHub."""
+        key = _issue_key(params["owner"], params["repo"], int(params["pull_number"]))
+        issue = self._issues.get(key)
+        return issue if issue is not None and issue.pull_request else None
+
+    def _pull_of(self, issue: _Issue) -> _Pull:
+        """The pull request's commits; one by its author if none were seeded."""
+        if self._key_of(issue) not in self._pulls:
+            login, user_id = issue.user["login"], issue.user["id"]
+            first = commit(
+                message=issue.title,
+                author_name=login,
+                author_email=f"{user_id}+{login}@users.noreply.github.com",
+                author_login=login,
+                author_id=user_id,
+                date=issue.created_at,
+            )
+            self.add_pull_request_commits(issue.owner, issue.repo, issue.number, [first])
+        return self._pulls[self._key_of(issue)]
+
+    def _pull_object(self, issue: _Issue) -> dict:
+        """The pull request as GET /repos/{owner}/{repo}/pulls/{number} answers it."""
+        pull = self._pull_of(issue)
+        owner, repo, number = issue.owner, issue.repo, issue.number
+        as_issue = self._issue_object(issue, single=True)
+        api = f"{GITHUB_API}/repos/{owner}/{repo}"
+        url = f"{api}/pulls/{number}"
+        html = f"{GITHUB_HTML}/{owner}/{repo}/pull/{number}"
+        head_sha = pull.shas[-1]
+        # A contributor's branch is in their fork; an app's, or the owner's, in the repository.
+        author = issue.user["login"]
+        head_owner = owner if self._pushes_to_repository(issue) else author
+        merged = issue.merged_at is not None
+        is_open = issue.state == "open"
+        links = {
+            "self": url,
+            "html": html,
+            "issue": f"{api}/issues/{number}",
+            "comments": f"{api}/issues/{number}/comments",
+            "review_comments": f"{url}/comments",
+            "review_comment": f"{api}/pulls/comments{{/number}}",
+            "commits": f"{url}/commits",
+            "statuses": f"{api}/statuses/{head_sha}",
+        }
+        return {
+            "url": url,
+            "id": issue.id,
+            "node_id": f"PR_{issue.id}",
+            "html_url": html,
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "issue_url": links["issue"],
+            "commits_url": links["commits"],
+            "review_comments_url": links["review_comments"],
+            "review_comment_url": links["review_comment"],
+            "comments_url": links["comments"],
+            "statuses_url": links["statuses"],
+            "number": number,
+            "state": issue.state,
+            "locked": issue.locked,
+            "title": issue.title,
+            "user": as_issue["user"],
+            "body": issue.body,
+            "labels": as_issue["labels"],
+            "milestone": None,
+            "active_lock_reason": issue.active_lock_reason,
+            "created_at": as_issue["created_at"],
+            "updated_at": as_issue["updated_at"],
+            "closed_at": as_issue["closed_at"],
+            "merged_at": as_issue["pull_request"]["merged_at"],
+            "merge_commit_sha": pull.merge_commit_sha,
+            "assignee": as_issue["assignee"],
+            "assignees": as_issue["assignees"],
+            "requested_reviewers": [],
+            "requested_teams": [],
+            "head": {
+                "label": f"{head_owner}:{pull.head_ref}",
+                "ref": pull.head_ref,
+                "sha": head_sha,
+                "user": _user(head_owner, self._account_type(head_owner)),
+                "repo": self._repository(head_owner, repo, fork=head_owner != owner),
+            },
+            "base": {
+                "label": f"{owner}:main",
+                "ref": "main",
+                "sha": pull.base_sha,
+                "user": _user(owner, self._account_type(owner)),
+                "repo": self._repository(owner, repo),
+            },
+            "_links": {name: {"href": href} for name, href in links.items()},
+            "author_association": issue.author_association,
+            "auto_merge": None,
+            "draft": issue.draft,
+            "merged": merged,
+            # GitHub works mergeability out in the background; here it always has, cleanly.
+            "mergeable": True if is_open else None,
+            "rebaseable": True if is_open else None,
+            "mergeable_state": ("draft" if issue.draft else "clean") if is_open else "unknown",
+            "merged_by": _user(owner, self._account_type(owner)) if merged else None,
+            "comments": as_issue["comments"],
+            "review_comments": 0,
+            "maintainer_can_modify": False,
+            "commits": len(pull.shas),  # all of them, even past what pulls/N/commits lists
+            "additions": 0,
+            "deletions": 0,
+            "changed_files": 0,
+        }
+
+    def _pushes_to_repository(self, issue: _Issue) -> bool:
+        """Whether the pull request's branch is in its repository, rather than in a fork."""
+        user = issue.user
+        return user["type"] == "Bot" or user["login"].lower() == issue.owner.lower()
+
+    def _account_type(self, login: str) -> str:
+        if login.endswith("[bot]"):
+            return "Bot"
+        return "Organization" if login.lower() in self._org_members else "User"
+
+    def _repository(self, owner: str, repo: str, *, fork: bool = False) -> dict:
+        """The repository as GitHub describes one inside a pull request."""
+        full_name = f"{owner}/{repo}"
+        repo_id = int(hashlib.sha1(full_name.lower().encode()).hexdigest()[:8], 16)
+        api = f"{GITHUB_API}/repos/{full_name}"
+        html = f"{GITHUB_HTML}/{full_name}"
+        open_issues = sum(issue.state == "open" for issue in self._repo_issues(owner, repo))
+        return {
+            "id": repo_id,
+            "node_id": f"R_{repo_id}",
+            "name": repo,
+            "full_name": full_name,
+            "owner": _user(owner, self._account_type(owner)),
+            "private": False,
+            "html_url": html,
+            "description": None,
+            "fork": fork,
+            "url": api,
+            "archive_url": f"{api}/{{archive_format}}{{/ref}}",
+            "assignees_url": f"{api}/assignees{{/user}}",
+            "blobs_url": f"{api}/git/blobs{{/sha}}",
+            "branches_url": f"{api}/branches{{/branch}}",
+            "collaborators_url": f"{api}/collaborators{{/collaborator}}",
+            "comments_url": f"{api}/comments{{/number}}",
+            "commits_url": f"{api}/commits{{/sha}}",
+            "compare_url": f"{api}/compare/{{base}}...{{head}}",
+            "contents_url": f"{api}/contents/{{+path}}",
+            "contributors_url": f"{api}/contributors",
+            "deployments_url": f"{api}/deployments",
+            "downloads_url": f"{api}/downloads",
+            "events_url": f"{api}/events",
+            "forks_url": f"{api}/forks",
+            "git_commits_url": f"{api}/git/commits{{/sha}}",
+            "git_refs_url": f"{api}/git/refs{{/sha}}",
+            "git_tags_url": f"{api}/git/tags{{/sha}}",
+            "git_url": f"git://github.com/{full_name}.git",
+            "issue_comment_url": f"{api}/issues/comments{{/number}}",
+            "issue_events_url": f"{api}/issues/events{{/number}}",
+            "issues_url": f"{api}/issues{{/number}}",
+            "keys_url": f"{api}/keys{{/key_id}}",
+            "labels_url": f"{api}/labels{{/name}}",
+            "languages_url": f"{api}/languages",
+            "merges_url": f"{api}/merges",
+            "milestones_url": f"{api}/milestones{{/number}}",
+            "notifications_url": f"{api}/notifications{{?since,all,participating}}",
+            "pulls_url": f"{api}/pulls{{/number}}",
+            "releases_url": f"{api}/releases{{/id}}",
+            "ssh_url": f"git@github.com:{full_name}.git",
+            "stargazers_url": f"{api}/stargazers",
+            "statuses_url": f"{api}/statuses/{{sha}}",
+            "subscribers_url": f"{api}/subscribers",
+            "subscription_url": f"{api}/subscription",
+            "tags_url": f"{api}/tags",
+            "teams_url": f"{api}/teams",
+            "trees_url": f"{api}/git/trees{{/sha}}",
+            "clone_url": f"{html}.git",
+            "mirror_url": None,
+            "hooks_url": f"{api}/hooks",
+            "svn_url": html,
+            "homepage": None,
+            "language": None,
+            "forks": 0,
+            "forks_count": 0,
+            "stargazers_count": 0,
+            "watchers": 0,
+            "watchers_count": 0,
+            "size": 0,
+            "default_branch": "main",
+            "open_issues": open_issues,
+            "open_issues_count": open_issues,
+            "is_template": False,
+            "topics": [],
+            "has_issues": not fork,
+            "has_projects": True,
+            "has_wiki": True,
+            "has_pages": False,
+            "has_downloads": True,
+            "has_discussions": False,
+            "archived": False,
+            "disabled": False,
+            "visibility": "public",
+            "pushed_at": "2024-01-01T00:00:00Z",
+            "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+            "allow_forking": True,
+            "web_commit_signoff_required": False,
+            "license": None,
+        }
+
+    def _remember_commit(self, owner: str, repo: str, item: dict, previous: str | None) -> None:
+        """File a commit (a copy of it) in the repository, after previous in history."""
+        repository = _repo_key(owner, repo)
+        item["sha"] = item["sha"].lower()
+        item = _address_commit(item, owner, repo)
+        self._commits.setdefault(repository, {})[item["sha"]] = item
+        links = self._previous.setdefault(repository, {})
+        if previous is None:
+            links.pop(item["sha"], None)
+        else:
+            links[item["sha"]] = previous
+
+    def _default_head(self, owner: str, repo: str) -> str:
+        """The head of the repository's default branch: made up the first time it is needed."""
+        repository = _repo_key(owner, repo)
+        if repository not in self._default_heads:
+            initial = _initial_commit(_random_sha())
+            self._remember_commit(owner, repo, initial, None)
+            self._default_heads[repository] = initial["sha"]
+        return self._default_heads[repository]
+
+    def _resolve(self, owner: str, repo: str, ref: str) -> str | None:
+        """The SHA of a known commit a ref names: a SHA, abbreviated or not, or a branch.
+
+        The branches are the default one (main) and pull requests' head branches.
+        """
+        repository = _repo_key(owner, repo)
+        commits = self._commits.get(repository, {})
+        ref = ref.removeprefix("refs/").removeprefix("heads/")
+        if ref == "main":
+            return self._default_head(owner, repo)
+        for (o, r, _), pull in self._pulls.items():
+            if (o, r) == repository and pull.head_ref == ref:
+                return pull.shas[-1]
+        if re.fullmatch(r"[0-9a-fA-F]{4,40}", ref):
+            matches = [sha for sha in commits if sha.startswith(ref.lower())]
+            if len(matches) == 1:  # an ambiguous abbreviation names none
+                return matches[0]
+        return None
+
+    def _history(self, owner: str, repo: str, sha: str) -> list[dict]:
+        """The commits reachable from a known sha, newest first, as far as the fake knows."""
+        repository = _repo_key(owner, repo)
+        commits, previous = self._commits[repository], self._previous.get(repository, {})
+        history: list[dict] = []
+        seen: set[str] = set()
+        while sha in commits and sha not in seen:
+            seen.add(sha)
+            history.append(commits[sha])
+            sha = previous.get(sha, "")
+        return history
+
+    # Check runs -------------------------------------------------------------------------
+
+    def _create_check_run(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        owner, repo = params["owner"], params["repo"]
+        head_sha = body["head_sha"]
+        if not re.fullmatch(r"[0-9a-fA-F]{40}", head_sha):
+            # GitHub wants the commit's full SHA: not a branch, not an abbreviation.
+            reply = _error(422, f"No commit found for SHA: {head_sha}")
+            problem = f"head_sha {head_sha!r} is no full commit SHA"
+            return self._refuse_request(request, reply, problem)
+        refusal = self._check_run_refusal(request, body)
+        if refusal is not None:
+            return refusal
+        head_sha = head_sha.lower()
+        run_id = next(self._ids)
+        suite = (owner.lower(), repo.lower(), head_sha)
+        api = f"{GITHUB_API}/repos/{owner}/{repo}"
+        now = _timestamp(time.time())
+        integration = self._integration()
+        run = _CheckRun(
+            owner=owner,
+            repo=repo,
+            answer={
+                "id": run_id,
+                "head_sha": head_sha,
+                "node_id": f"CR_{run_id}",
+                "external_id": "",
+                "url": f"{api}/check-runs/{run_id}",
+                "html_url": f"{GITHUB_HTML}/{owner}/{repo}/runs/{run_id}",
+                # Without one, GitHub links to the app's homepage.
+                "details_url": integration["external_url"],
+                "status": "queued",
+                "conclusion": None,
+                "started_at": now,
+                "completed_at": None,
+                "output": {
+                    "title": None,
+                    "summary": None,
+                    "text": None,
+                    "annotations_count": 0,
+                    "annotations_url": f"{api}/check-runs/{run_id}/annotations",
+                },
+                "name": body["name"],
+                "check_suite": {"id": self._check_suites.setdefault(suite, next(self._ids))},
+                "app": integration,
+                "pull_requests": [],
+            },
+        )
+        self._update(run, body)
+        self._check_runs.append(run)
+        return _Reply(201, self._check_run_object(run))
+
+    def _update_check_run(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        repository = _repo_key(params["owner"], params["repo"])
+        run_id = int(params["check_run_id"])
+        for run in self._check_runs:
+            if run.answer["id"] == run_id and _repo_key(run.owner, run.repo) == repository:
+                refusal = self._check_run_refusal(request, body)
+                if refusal is not None:
+                    return refusal
+                self._update(run, body)
+                return _Reply(200, self._check_run_object(run))
+        return _error(404)
+
+    def _check_run_refusal(self, request: web.Request, body: dict) -> _Reply | None:
+        """GitHub's refusal of a check run it would not take, beyond what the description says."""
+        status, conclusion = body.get("status"), body.get("conclusion")
+        if conclusion is None and (status == "completed" or "completed_at" in body):
+            problem = "conclusion is required with status completed or with completed_at"
+        elif conclusion in GITHUB_ONLY_CONCLUSIONS:
+            problem = f"only GitHub can set conclusion {conclusion!r}"
+        else:
+            for name in ("started_at", "completed_at"):
+                try:
+                    if name in body:
+                        _epoch(body[name])
+                except ValueError:
+                    problem = f"{name} {body[name]!r} is no ISO 8601 timestamp"
+                    break
+            else:
+                return None
+        reply = _error(422, "Invalid request.\n\n" + problem)
+        return self._refuse_request(request, reply, problem)
+
+    def _update(self, run: _CheckRun, body: dict) -> None:
+        """Apply a create or update request's fields; giving a conclusion completes the run."""
+        answer, output = run.answer, run.answer["output"]
+        for name in ("name", "details_url", "external_id"):
+            if name in body:
+                answer[name] = body[name]
+        if "status" in body:
+            answer["status"] = body["status"]
+        if "conclusion" in body:
+            answer["status"], answer["conclusion"] = "completed", body["conclusion"]
+        if answer["status"] != "completed":
+            answer["conclusion"] = answer["completed_at"] = None
+        elif "conclusion" in body:  # completed now, unless the request says when
+            answer["completed_at"] = _timestamp(time.time())
+        for name in ("started_at", "completed_at"):
+            if name in body:
+                answer[name] = _timestamp(_epoch(body[name]))
+        given = body.get("output") or {}
+        for name in ("title", "summary", "text"):
+            if name in given:
+                output[name] = given[name]
+        run.annotations += copy.deepcopy(given.get("annotations", []))
+        output["annotations_count"] = len(run.annotations)
+        if "actions" in body:
+            run.actions = copy.deepcopy(body["actions"])
+
+    def _list_check_runs_for_ref(
+        self, request: web.Request, params: dict[str, str], body: Any
+    ) -> _Reply:
+        """The ref's check runs, newest first; by default only the latest of each name."""
+        owner, repo, ref, query = params["owner"], params["repo"], params["ref"], request.query
+        sha = self._resolve(owner, repo, ref)
+        if sha is None and re.fullmatch(r"[0-9a-fA-F]{40}", ref):
+            sha = ref.lower()  # a commit the fake was not told about may have check runs
+        if sha is None:
+            return _error(422, f"No commit found for SHA: {ref}")
+        runs, names = [], set()
+        for run in reversed(self._check_runs):
+            answer = run.answer
+            if (
+                _repo_key(run.owner, run.repo) != _repo_key(owner, repo)
+                or answer["head_sha"] != sha
+                or query.get("check_name", answer["name"]) != answer["name"]
+                or query.get("status", answer["status"]) != answer["status"]
+                or int(query.get("app_id", self.app_id)) != answer["app"]["id"]
+                or (query.get("filter", "latest") == "latest" and answer["name"] in names)
+            ):
+                continue
+            names.add(answer["name"])
+            runs.append(run)
+        page, headers = self._paginate(request, runs)
+        answer = {
+            "total_count": len(runs),
+            "check_runs": [self._check_run_object(run) for run in page],
+        }
+        return _Reply(200, answer, headers)
+
+    def _check_run_object(self, run: _CheckRun) -> dict:
+        """The check run as GitHub answers it, with the pull requests its commit heads.
+
+        GitHub lists only the repository's own open pull requests there, never one
+        from a fork.
+        """
+        answer = copy.deepcopy(run.answer)
+        for key, pull in self._pulls.items():
+            issue = self._issues[key]
+            if (
+                key[:2] == _repo_key(run.owner, run.repo)
+                and pull.shas[-1] == answer["head_sha"]
+                and issue.state == "open"
+                and self._pushes_to_repository(issue)
+            ):
+                answer["pull_requests"].append(self._minimal_pull(issue, pull))
+        return answer
+
+    def _minimal_pull(self, issue: _Issue, pull: _Pull) -> dict:
+        repository = self._repository(issue.owner, issue.repo)
+        repo = {key: repository[key] for key in ("id", "url", "name")}
+        return {
+            "id": issue.id,
+            "number": issue.number,
+            "url": f"{GITHUB_API}/repos/{issue.owner}/{issue.repo}/pulls/{issue.number}",
+            "head": {"ref": pull.head_ref, "sha": pull.shas[-1], "repo": repo},
+            "base": {"ref": "main", "sha": pull.base_sha, "repo": repo},
+        }
+
+    def _refuse_request(self, request: web.Request, reply: _Reply, problem: str) -> _Reply:
+        """A handler's refusal of what GitHub would refuse: a violation, like the spec's."""
+        self.violations.append(f"{request.method} {request.path}: {problem}")
+        return reply
+
+    # Organisations ----------------------------------------------------------------------
+
+    def _check_org_membership(
+        self, request: web.Request, params: dict[str, str], body: Any
+    ) -> _Reply:
+        """204 for a member; 404 for anyone else, and for an owner that is no organisation.
+
+        That is GitHub's answer to an app's installation token; the 302 it sends to a
+        requester who may not know is not imitated.
+        """
+        if params["username"].lower() in self._org_members.get(params["org"].lower(), set()):
+            return _Reply(204)
+        return _error(404, "User does not exist or is not a member of the organization")
+
 
 def _error(status: int, message: str | None = None) -> _Reply:
     return _Reply(
@@ -1471,6 +2251,50 @@ def _repo_key(owner: str, repo: str) -> RepoKey:
 
 def _file_key(owner: str, repo: str, path: str, ref: str | None) -> FileKey:
     return owner.lower(), repo.lower(), path, ref
+
+
+def _random_sha() -> str:
+    return secrets.token_hex(20)
+
+
+# Where commit() addresses a commit before it is filed: the documentation's example.
+_EXAMPLE_REPOSITORY = ("octocat", "Hello-World")
+
+
+def _account(login: str | None, user_id: int | None) -> dict | None:
+    """The GitHub account a commit's email is linked to, if any."""
+    if login is None:
+        return None
+    return _user(login, "Bot" if login.endswith("[bot]") else "User", user_id)
+
+
+def _address_commit(commit: dict, owner: str, repo: str) -> dict:
+    """commit, its URLs (and its parents' and tree's) made to point into owner/repo."""
+    api = f"{GITHUB_API}/repos/{owner}/{repo}"
+    html = f"{GITHUB_HTML}/{owner}/{repo}"
+    sha = commit["sha"]
+    commit["url"] = f"{api}/commits/{sha}"
+    commit["html_url"] = f"{html}/commit/{sha}"
+    commit["comments_url"] = f"{api}/commits/{sha}/comments"
+    commit["commit"]["url"] = f"{api}/git/commits/{sha}"
+    commit["commit"]["tree"]["url"] = f"{api}/git/trees/{commit['commit']['tree']['sha']}"
+    for parent in commit["parents"]:
+        parent["url"] = f"{api}/commits/{parent['sha']}"
+        parent["html_url"] = f"{html}/commit/{parent['sha']}"
+    return commit
+
+
+def _initial_commit(sha: str) -> dict:
+    """A made-up root commit: a pull request's base, or the default branch's head."""
+    return commit(
+        sha,
+        message="Initial commit",
+        author_name="The Octocat",
+        author_email="octocat@github.com",
+        author_login="octocat",
+        parents=0,
+        date="2024-01-01T00:00:00Z",
+    )
 
 
 def _timestamp(epoch: float) -> str:

@@ -15,6 +15,7 @@ from gidgethub.apps import get_jwt
 
 from tests.fakes import (
     FakeGitHub,
+    commit,
     example,
     load_examples,
     make_private_key,
@@ -236,11 +237,13 @@ async def test_nullable_fields_accept_null(gh, fake):
 
 async def test_conditional_schemas_are_enforced(gh, fake):
     """Completing a check run without a conclusion is refused, as on GitHub."""
-    with pytest.raises(BadRequest):
-        await gh.patch("/repos/octo/hello/check-runs/5", data={"status": "completed"})
-    await gh.patch(
-        "/repos/octo/hello/check-runs/5", data={"status": "completed", "conclusion": "success"}
+    created = await gh.post(
+        "/repos/octo/hello/check-runs", data={"name": "DCO", "head_sha": "a" * 40}
     )
+    url = f"/repos/octo/hello/check-runs/{created['id']}"
+    with pytest.raises(BadRequest):
+        await gh.patch(url, data={"status": "completed"})
+    await gh.patch(url, data={"status": "completed", "conclusion": "success"})
     assert len(fake.violations) == 1
 
 
@@ -398,18 +401,14 @@ def test_respond_refuses_an_endpoint_the_fake_does_not_know(fake):
         fake.respond("GET", "/repos/octo/hello/teleport")
 
 
-async def test_defaults_for_unprogrammed_endpoints(fake, gh):
-    with pytest.raises(BadRequest) as missing:
-        await gh.getitem("/repos/octo/hello/pulls/1")
-    assert missing.value.status_code == 404
-    created = await gh.post(
-        "/repos/octo/hello/check-runs", data={"name": "DCO", "head_sha": "a" * 40}
-    )
-    assert created["name"] == "DCO" and isinstance(created["id"], int)
-    updated = await gh.patch(
-        "/repos/octo/hello/check-runs/{id}", {"id": created["id"]}, data={"status": "queued"}
-    )
-    assert updated["status"] == "queued"
+async def test_defaults_for_unprogrammed_endpoints(fake, gh, app_gh):
+    for path in ("/repos/octo/hello", "/orgs/octo/teams/core/memberships/newbie"):
+        with pytest.raises(BadRequest) as missing:
+            await gh.getitem(path)
+        assert missing.value.status_code == 404
+    app_jwt = get_jwt(app_id=str(APP_ID), private_key=make_private_key()[0])
+    created = await app_gh.post("/app/hook/deliveries/7/attempts", data=b"", jwt=app_jwt)
+    assert isinstance(created["id"], int)
     assert fake.violations == []
 
 
@@ -880,3 +879,568 @@ def test_delete_comment_as_someone_on_github(fake):
     assert fake.comments("octo", "hello", 1) == []
     with pytest.raises(LookupError):
         fake.delete_comment(comment["id"])
+
+
+
+
+# Pull requests' commits, comparisons, check runs, organisation membership ----------------
+
+PULL = "/repos/{owner}/{repo}/pulls/{pull_number}"
+PULL_COMMITS = PULL + "/commits"
+COMMITS = "/repos/{owner}/{repo}/commits"
+COMPARE = "/repos/{owner}/{repo}/compare/{basehead}"
+CHECK_RUNS = "/repos/{owner}/{repo}/check-runs"
+CHECK_RUN = CHECK_RUNS + "/{check_run_id}"
+CHECK_RUNS_FOR_REF = "/repos/{owner}/{repo}/commits/{ref}/check-runs"
+MEMBERSHIP = "/orgs/{org}/members/{username}"
+
+
+def shas(commits):
+    return [c["sha"] for c in commits]
+
+
+def test_commit_is_shaped_like_a_pull_requests_commit():
+    made = commit(
+        message="Fix\n\nSigned-off-by: Mona <mona@example.com>", date="2024-05-01T12:00:00Z"
+    )
+    assert errors("GET", PULL_COMMITS, 200, [made]) == []
+    assert len(made["sha"]) == 40 and int(made["sha"], 16) >= 0
+    assert commit()["sha"] != commit()["sha"]
+    assert made["commit"]["author"] == {
+        "name": "Mona",
+        "email": "mona@example.com",
+        "date": "2024-05-01T12:00:00Z",
+    }
+    assert made["commit"]["committer"] == made["commit"]["author"], "the author commits"
+    assert made["author"]["login"] == made["committer"]["login"] == "mona"
+    assert made["author"]["type"] == "User" and made["commit"]["verification"]["verified"] is False
+    assert len(made["parents"]) == 1 and made["html_url"].endswith(f"/commit/{made['sha']}")
+
+    unlinked = commit("b" * 40, author_login=None, author_email="someone@laptop.local")
+    assert unlinked["sha"] == "b" * 40
+    assert unlinked["author"] is None and unlinked["committer"] is None
+    assert errors("GET", PULL_COMMITS, 200, [unlinked]) == []
+
+    web = commit(
+        author_id=7,
+        committer_name="GitHub",
+        committer_email="noreply@github.com",
+        committer_login="web-flow",
+        parents=["1" * 40, "2" * 40],
+    )
+    assert (web["author"]["id"], web["committer"]["login"]) == (7, "web-flow")
+    assert web["commit"]["committer"]["name"] == "GitHub"
+    assert [p["sha"] for p in web["parents"]] == ["1" * 40, "2" * 40], "a merge commit"
+    by_mail = commit(committer_email="other@example.com")
+    assert by_mail["commit"]["committer"]["name"] == "Mona" and by_mail["committer"] is None
+    bot = commit(author_login="dependabot[bot]", parents=0)
+    assert bot["author"]["type"] == bot["committer"]["type"] == "Bot" and bot["parents"] == []
+    assert errors("GET", PULL_COMMITS, 200, [web, by_mail, bot]) == []
+
+
+async def test_a_pull_requests_commits_and_the_pull_request(fake, gh, raw, base_url):
+    commits = [commit(message=f"Change {n}") for n in range(3)]
+    seeded = fake.add_pull_request_commits("octo", "hello", 4, commits, base_sha="c" * 40)
+    assert seeded["number"] == 4 and seeded["title"] == "Change 0"
+    assert fake.issue("octo", "hello", 4)["pull_request"]["url"].endswith("/pulls/4")
+
+    pull = await gh.getitem(PULL, {"owner": "Octo", "repo": "hello", "pull_number": 4})
+    assert errors("GET", PULL, 200, pull) == []
+    assert (pull["head"]["sha"], pull["base"]["sha"]) == (commits[-1]["sha"], "c" * 40)
+    assert (pull["commits"], pull["state"], pull["merged"], pull["draft"]) == (
+        3,
+        "open",
+        False,
+        False,
+    )
+    assert pull["user"]["login"] == "mona" and pull["url"] == f"{base_url}/repos/octo/hello/pulls/4"
+    assert pull["head"]["repo"]["full_name"] == "mona/hello" and pull["head"]["repo"]["fork"]
+    assert pull["base"]["repo"]["full_name"] == "octo/hello" and pull["base"]["ref"] == "main"
+    assert pull["head"]["label"] == f"mona:{pull['head']['ref']}"
+
+    listed = await gh.getitem("/repos/octo/hello/pulls/4/commits")
+    assert errors("GET", PULL_COMMITS, 200, listed) == []
+    assert shas(listed) == shas(commits), "oldest first"
+    assert listed[0]["url"] == f"{base_url}/repos/octo/hello/commits/{commits[0]['sha']}"
+    assert commits[0]["html_url"] == f"https://github.com/octo/hello/commit/{commits[0]['sha']}"
+    assert listed[0]["html_url"] == commits[0]["html_url"], "the commits given are filed too"
+    assert listed[0]["commit"]["message"] == "Change 0"
+
+    pushed = [*commits, commit(message="Change 3")]
+    assert (
+        fake.add_pull_request_commits("octo", "hello", 4, pushed)["head"]["sha"]
+        == pushed[-1]["sha"]
+    )
+    assert fake.pull_request("octo", "hello", 4)["base"]["sha"] == "c" * 40, "the base stays"
+    assert len(await gh.getitem("/repos/octo/hello/pulls/4/commits")) == 4
+
+    fake.add_issue("octo", "hello", number=5)
+    for number in (5, 6):  # an issue is no pull request; 6 does not exist
+        for path in (
+            f"/repos/octo/hello/pulls/{number}",
+            f"/repos/octo/hello/pulls/{number}/commits",
+        ):
+            status, body = await raw("GET", path)
+            assert status == 404 and errors("GET", PULL, 404, body) == []
+    with pytest.raises(ValueError, match="not a pull request"):
+        fake.add_pull_request_commits("octo", "hello", 5, [commit()])
+    with pytest.raises(ValueError, match="at least one"):
+        fake.add_pull_request_commits("octo", "hello", 7, [])
+    fake.assert_no_violations()
+
+
+async def test_a_pull_request_seeded_without_commits_has_one(fake, gh):
+    fake.add_issue("octo", "hello", number=1, author="newbie", pull_request=True, merged=True)
+    fake.add_issue("octo", "hello", number=2, author="octo", pull_request=True, draft=True)
+    merged = await gh.getitem("/repos/octo/hello/pulls/1")
+    assert errors("GET", PULL, 200, merged) == []
+    assert (merged["state"], merged["merged"], merged["merged_at"]) == (
+        "closed",
+        True,
+        merged["closed_at"],
+    )
+    assert merged["merged_by"]["login"] == "octo" and merged["commits"] == 1
+    [only] = await gh.getitem("/repos/octo/hello/pulls/1/commits")
+    assert only["sha"] == merged["head"]["sha"] and only["author"]["login"] == "newbie"
+    draft = await gh.getitem("/repos/octo/hello/pulls/2")
+    assert (draft["draft"], draft["mergeable_state"]) == (True, "draft")
+    assert draft["head"]["repo"]["full_name"] == "octo/hello", "the owner's branch is no fork's"
+    assert draft["base"]["sha"] == merged["base"]["sha"], "both start from the default branch"
+    fake.assert_no_violations()
+
+
+async def test_pull_commits_stop_at_250_but_the_comparison_lists_them_all(
+    fake, gh, session, base_url, token
+):
+    commits = [commit(message=f"Change {n}") for n in range(300)]
+    pull = fake.add_pull_request_commits("octo", "hello", 1, commits)
+    assert pull["commits"] == 300, "the pull request counts them all"
+
+    url = "/repos/octo/hello/pulls/1/commits{?per_page}"
+    listed = [c async for c in gh.getiter(url, {"per_page": 100})]
+    assert shas(listed) == shas(commits[:250]), "only the first 250, oldest first"
+    assert [call.query for call in fake.calls_to("GET", PULL_COMMITS)] == [
+        {"per_page": "100"},
+        {"per_page": "100", "page": "2"},
+        {"per_page": "100", "page": "3"},
+    ]
+    assert await gh.getitem("/repos/octo/hello/pulls/1/commits?per_page=100&page=4") == []
+    last = await gh.getitem("/repos/octo/hello/pulls/1/commits?page=9")
+    assert shas(last) == shas(commits[240:250])
+    assert await gh.getitem("/repos/octo/hello/pulls/1/commits?page=10") == []
+    default = await gh.getitem("/repos/octo/hello/pulls/1/commits")
+    assert shas(default) == shas(commits[:30])
+
+    basehead = f"{pull['base']['sha']}...{pull['head']['sha']}"
+    url = "/repos/octo/hello/compare/{basehead}{?per_page}"
+    paged = [
+        c
+        async for c in gh.getiter(
+            url, {"basehead": basehead, "per_page": 100}, iterable_key="commits"
+        )
+    ]
+    assert shas(paged) == shas(commits), "paging, the comparison lists every commit"
+    assert len(fake.calls_to("GET", COMPARE)) == 3
+
+    async with session.get(
+        f"{base_url}/repos/octo/hello/compare/{basehead}",
+        headers={"authorization": f"token {token}"},
+    ) as response:
+        unpaged = await response.json()
+        assert "Link" not in response.headers
+    assert errors("GET", COMPARE, 200, unpaged) == []
+    assert shas(unpaged["commits"]) == shas(commits[-250:]), "unpaged: the newest 250"
+    assert (unpaged["total_commits"], unpaged["ahead_by"], unpaged["behind_by"]) == (300, 300, 0)
+    assert unpaged["status"] == "ahead" and unpaged["files"] == []
+    assert (
+        unpaged["merge_base_commit"]["sha"] == unpaged["base_commit"]["sha"] == pull["base"]["sha"]
+    )
+    second = await gh.getitem(f"/repos/octo/hello/compare/{basehead}?per_page=100&page=2")
+    assert errors("GET", COMPARE, 200, second) == []
+    assert shas(second["commits"]) == shas(commits[100:200]) and "files" not in second
+    fake.assert_no_violations()
+
+
+async def test_comparisons_between_other_commits(fake, gh, raw):
+    first = [commit() for _ in range(3)]
+    fake.add_pull_request_commits("octo", "hello", 1, first)
+    second = [commit(), commit()]
+    fake.add_pull_request_commits("octo", "hello", 2, second)
+    stacked = [commit()]
+    fake.add_pull_request_commits("octo", "hello", 3, stacked, base_sha=first[-1]["sha"])
+    elsewhere = [commit()]
+    fake.add_pull_request_commits("octo", "hello", 4, elsewhere, base_sha="d" * 40)
+
+    async def compare(base, head):
+        answer = await gh.getitem(
+            COMPARE, {"owner": "octo", "repo": "hello", "basehead": f"{base}...{head}"}
+        )
+        assert errors("GET", COMPARE, 200, answer) == []
+        return answer
+
+    diverged = await compare(first[-1]["sha"], second[-1]["sha"])
+    assert (diverged["status"], diverged["ahead_by"], diverged["behind_by"]) == ("diverged", 2, 3)
+    assert shas(diverged["commits"]) == shas(second)
+    behind = await compare(first[-1]["sha"], first[0]["sha"])
+    assert (behind["status"], behind["behind_by"], behind["commits"]) == ("behind", 2, [])
+    same = await compare(first[1]["sha"], first[1]["sha"])
+    assert (same["status"], same["total_commits"]) == ("identical", 0)
+    on_top = await compare(fake.pull_request("octo", "hello", 1)["base"]["sha"], stacked[0]["sha"])
+    assert shas(on_top["commits"]) == shas(first + stacked), "a stacked pull request"
+    abbreviated = await compare(first[0]["sha"][:7], "main")
+    assert (
+        abbreviated["status"] == "behind" and abbreviated["base_commit"]["sha"] == first[0]["sha"]
+    )
+
+    for basehead in (
+        f"{'e' * 40}...{first[0]['sha']}",  # unknown
+        f"{first[0]['sha']}..{second[0]['sha']}",  # not BASE...HEAD
+        f"{first[0]['sha']}...{elsewhere[0]['sha']}",  # no common ancestor
+    ):
+        status, body = await raw("GET", f"/repos/octo/hello/compare/{basehead}")
+        assert status == 404 and errors("GET", COMPARE, 404, body) == [], basehead
+    assert "No common ancestor" in body["message"]
+    fake.assert_no_violations()
+
+
+async def test_commit_history_ends_with_the_base(fake, gh, raw):
+    commits = [commit(message=f"Change {n}", date=f"2024-03-0{n + 1}T00:00:00Z") for n in range(5)]
+    commits[2] = commit(
+        message="By Ann",
+        author_login="ann",
+        author_email="ann@example.com",
+        date="2024-03-03T00:00:00Z",
+    )
+    pull = fake.add_pull_request_commits("octo", "hello", 1, commits)
+    head, base = pull["head"]["sha"], pull["base"]["sha"]
+
+    history = await gh.getitem(COMMITS + "{?sha}", {"owner": "octo", "repo": "hello", "sha": head})
+    assert errors("GET", COMMITS, 200, history) == []
+    assert shas(history) == shas(commits[::-1]) + [base], "newest first, then the base"
+    assert history[-1]["parents"] == [], "the made-up base is a root commit"
+    paged = [
+        c
+        async for c in gh.getiter(
+            COMMITS + "{?sha,per_page}",
+            {"owner": "octo", "repo": "hello", "sha": head, "per_page": 2},
+        )
+    ]
+    assert shas(paged) == shas(history) and len(fake.calls_to("GET", COMMITS)) == 4
+
+    async def listed(**query):
+        return shas(
+            await gh.getitem(
+                COMMITS + "{?sha,author,since,until}", {"owner": "octo", "repo": "hello", **query}
+            )
+        )
+
+    assert await listed(sha=commits[1]["sha"]) == [commits[1]["sha"], commits[0]["sha"], base]
+    assert await listed(sha=pull["head"]["ref"]) == shas(history), "a pull request's branch"
+    assert await listed() == [base], "the default branch"
+    assert await listed(sha=head, author="ANN") == [commits[2]["sha"]]
+    assert await listed(sha=head, author="ann@example.com") == [commits[2]["sha"]]
+    assert await listed(sha=head, since="2024-03-04T00:00:00Z") == shas(commits[:2:-1])
+    assert await listed(sha=head, until="2024-03-01T00:00:00Z", author="mona") == [
+        commits[0]["sha"]
+    ]
+    status, body = await raw("GET", f"/repos/octo/hello/commits?sha={'f' * 40}")
+    assert status == 404 and errors("GET", COMMITS, 404, body) == []
+    fake.assert_no_violations()
+    await gh.getitem("/repos/octo/hello/commits?path=README.md")
+    assert "path parameter" in fake.violations[0]
+
+
+async def test_check_runs_are_created_updated_and_listed(fake, gh, raw, base_url):
+    sha = "a" * 40
+    created = await gh.post(
+        "/repos/octo/hello/check-runs",
+        data={
+            "name": "DCO",
+            "head_sha": sha,
+            "status": "in_progress",
+            "external_id": "4",
+            "output": {"title": "Checking", "summary": "Checking 3 commits"},
+            "actions": [
+                {
+                    "label": "Set DCO to pass",
+                    "description": "Maintainers only",
+                    "identifier": "override",
+                }
+            ],
+        },
+    )
+    assert errors("POST", CHECK_RUNS, 201, created) == []
+    assert (created["name"], created["head_sha"], created["status"], created["conclusion"]) == (
+        "DCO",
+        sha,
+        "in_progress",
+        None,
+    )
+    assert created["app"]["slug"] == "community-bot" and created["app"]["id"] == APP_ID
+    assert (
+        created["external_id"] == "4" and created["started_at"] and created["completed_at"] is None
+    )
+    assert created["output"] == {
+        "title": "Checking",
+        "summary": "Checking 3 commits",
+        "text": None,
+        "annotations_count": 0,
+        "annotations_url": f"{base_url}/repos/octo/hello/check-runs/{created['id']}/annotations",
+    }
+    assert created["url"] == f"{base_url}/repos/octo/hello/check-runs/{created['id']}"
+    assert created["pull_requests"] == [] and isinstance(created["check_suite"]["id"], int)
+
+    status, updated = await raw(
+        "PATCH",
+        f"/repos/octo/hello/check-runs/{created['id']}",
+        {
+            "conclusion": "action_required",
+            "output": {"summary": "1 of 3 not signed off", "text": "Details"},
+        },
+    )
+    assert status == 200 and errors("PATCH", CHECK_RUN, 200, updated) == []
+    assert (updated["status"], updated["conclusion"]) == (
+        "completed",
+        "action_required",
+    ), "a conclusion completes"
+    assert updated["completed_at"] is not None
+    assert (updated["output"]["title"], updated["output"]["text"]) == ("Checking", "Details")
+
+    other = await gh.post(
+        "/repos/octo/hello/check-runs",
+        data={"name": "CLA", "head_sha": sha.upper(), "conclusion": "success"},
+    )
+    again = await gh.post("/repos/octo/hello/check-runs", data={"name": "DCO", "head_sha": sha})
+    assert other["head_sha"] == sha and other["status"] == "completed"
+    assert other["check_suite"] == created["check_suite"], "one suite a commit"
+    elsewhere = await gh.post(
+        "/repos/octo/hello/check-runs", data={"name": "DCO", "head_sha": "b" * 40}
+    )
+    await gh.post("/repos/octo/other/check-runs", data={"name": "DCO", "head_sha": sha})
+
+    async def listed(ref=sha, **query):
+        url = CHECK_RUNS_FOR_REF + "{?check_name,status,filter,app_id,per_page,page}"
+        answer = await gh.getitem(url, {"owner": "octo", "repo": "hello", "ref": ref, **query})
+        assert errors("GET", CHECK_RUNS_FOR_REF, 200, answer) == []
+        assert answer["total_count"] >= len(answer["check_runs"])
+        return [run["id"] for run in answer["check_runs"]]
+
+    assert await listed() == [again["id"], other["id"]], "newest first, the latest of each name"
+    assert await listed(filter="all") == [again["id"], other["id"], created["id"]]
+    assert await listed(filter="all", check_name="DCO") == [again["id"], created["id"]]
+    assert await listed(filter="all", status="completed") == [other["id"], created["id"]]
+    assert await listed(app_id=APP_ID) == [again["id"], other["id"]]
+    assert await listed(app_id=APP_ID + 1) == []
+    assert await listed(filter="all", per_page=2, page=2) == [created["id"]]
+    assert await listed("c" * 40) == []
+    status, body = await raw("GET", "/repos/octo/hello/commits/no-such-branch/check-runs")
+    assert status == 422 and "No commit found" in body["message"]
+
+    runs = [created, other, again, elsewhere]
+    assert [run["id"] for run in fake.check_runs("octo", "hello")] == [run["id"] for run in runs]
+    [dco] = fake.check_runs("octo", "hello", head_sha=sha.upper(), name="DCO")[:1]
+    assert dco["actions"] == [
+        {"label": "Set DCO to pass", "description": "Maintainers only", "identifier": "override"}
+    ]
+    assert dco["conclusion"] == "action_required" and dco["annotations"] == []
+    assert len(fake.check_runs("octo", "other")) == 1
+    fake.assert_no_violations()
+
+
+async def test_a_check_run_lists_the_repositorys_own_pull_requests_only(fake, gh):
+    own = fake.add_pull_request_commits("octo", "hello", 1, [commit(author_login="octo")])
+    fork = fake.add_pull_request_commits("octo", "hello", 2, [commit(author_login="newbie")])
+    on_own = await gh.post(
+        "/repos/octo/hello/check-runs", data={"name": "DCO", "head_sha": own["head"]["sha"]}
+    )
+    on_fork = await gh.post(
+        "/repos/octo/hello/check-runs", data={"name": "DCO", "head_sha": fork["head"]["sha"]}
+    )
+    assert errors("POST", CHECK_RUNS, 201, on_own) == []
+    assert [(p["number"], p["head"]["sha"]) for p in on_own["pull_requests"]] == [
+        (1, own["head"]["sha"])
+    ]
+    assert on_fork["pull_requests"] == [], "GitHub lists no fork's pull request"
+    by_branch = await gh.getitem(f"/repos/octo/hello/commits/{own['head']['ref']}/check-runs")
+    assert [run["id"] for run in by_branch["check_runs"]] == [on_own["id"]]
+    fake.assert_no_violations()
+
+
+@pytest.mark.parametrize(
+    "data, limit",
+    [
+        pytest.param(
+            {"output": {"title": "t", "summary": "x" * 65536}},
+            "too long (maxLength 65535)",
+            id="summary",
+        ),
+        pytest.param(
+            {"output": {"title": "t", "summary": "s", "text": "x" * 65536}},
+            "too long (maxLength 65535)",
+            id="text",
+        ),
+        pytest.param(
+            {"actions": [{"label": "l", "description": "d", "identifier": "i"}] * 4},
+            "too long",
+            id="4-actions",
+        ),
+        pytest.param(
+            {"actions": [{"label": "x" * 21, "description": "d", "identifier": "i"}]},
+            "too long",
+            id="label",
+        ),
+        pytest.param(
+            {"actions": [{"label": "l", "description": "x" * 41, "identifier": "i"}]},
+            "too long",
+            id="description",
+        ),
+        pytest.param(
+            {"actions": [{"label": "l", "description": "d", "identifier": "x" * 21}]},
+            "too long",
+            id="identifier",
+        ),
+    ],
+)
+async def test_check_run_limits_are_githubs(fake, raw, data, limit):
+    """The description states these limits: checking the request enforces them."""
+    status, body = await raw(
+        "POST", "/repos/octo/hello/check-runs", {"name": "DCO", "head_sha": "a" * 40, **data}
+    )
+    assert status == 422 and len(fake.violations) == 1 and limit in fake.violations[0]
+    assert fake.check_runs("octo", "hello") == []
+    created = await raw(
+        "POST", "/repos/octo/hello/check-runs", {"name": "DCO", "head_sha": "a" * 40}
+    )
+    status, body = await raw("PATCH", f"/repos/octo/hello/check-runs/{created[1]['id']}", data)
+    assert status == 422 and len(fake.violations) == 2
+
+
+async def test_check_runs_at_the_limits_are_taken(fake, gh):
+    actions = [
+        {"label": "x" * 20, "description": "y" * 40, "identifier": f"{n}" * 20} for n in range(3)
+    ]
+    output = {"title": "t", "summary": "é" * 65535, "text": "x" * 65535}
+    created = await gh.post(
+        "/repos/octo/hello/check-runs",
+        data={"name": "DCO", "head_sha": "a" * 40, "output": output, "actions": actions},
+    )
+    assert len(created["output"]["summary"]) == 65535
+    assert fake.check_runs("octo", "hello")[0]["actions"] == actions
+    fake.assert_no_violations()
+
+
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        pytest.param(
+            {"status": "completed"}, "conclusion is required", id="completed-without-conclusion"
+        ),
+        pytest.param(
+            {"completed_at": "2024-01-01T00:00:00Z"},
+            "conclusion is required",
+            id="completed_at-alone",
+        ),
+        pytest.param({"status": "waiting"}, "is not one of", id="actions-only-status"),
+        pytest.param({"conclusion": "stale"}, "only GitHub can", id="stale"),
+        pytest.param({"started_at": "yesterday"}, "no ISO 8601", id="bad-timestamp"),
+        pytest.param({"head_sha": "main"}, "no full commit SHA", id="branch-for-sha"),
+        pytest.param({"head_sha": "a" * 7}, "no full commit SHA", id="abbreviated-sha"),
+    ],
+)
+async def test_check_runs_github_would_refuse(fake, raw, data, problem):
+    status, body = await raw(
+        "POST", "/repos/octo/hello/check-runs", {"name": "DCO", "head_sha": "a" * 40, **data}
+    )
+    assert status == 422 and errors("POST", CHECK_RUNS, 201, body) != []
+    assert len(fake.violations) == 1 and problem in fake.violations[0]
+    assert fake.check_runs("octo", "hello") == []
+
+
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        pytest.param({"conclusion": "stale"}, "only GitHub can", id="stale"),
+        pytest.param(
+            {"completed_at": "2024-01-01T00:00:00Z"},
+            "conclusion is required",
+            id="completed_at-alone",
+        ),
+    ],
+)
+async def test_check_run_updates_github_would_refuse(fake, raw, data, problem):
+    """The update's description lets these through; GitHub does not."""
+    created = await raw(
+        "POST", "/repos/octo/hello/check-runs", {"name": "DCO", "head_sha": "a" * 40}
+    )
+    status, body = await raw("PATCH", f"/repos/octo/hello/check-runs/{created[1]['id']}", data)
+    assert status == 422 and len(fake.violations) == 1 and problem in fake.violations[0]
+    assert fake.check_runs("octo", "hello")[0]["status"] == "queued"
+
+
+async def test_updating_an_unknown_check_run_is_not_found(fake, raw):
+    status, body = await raw("PATCH", "/repos/octo/hello/check-runs/999", {"status": "in_progress"})
+    assert status == 404 and body["message"] == "Not Found"
+    created = await raw(
+        "POST", "/repos/octo/hello/check-runs", {"name": "DCO", "head_sha": "a" * 40}
+    )
+    status, _ = await raw(
+        "PATCH", f"/repos/octo/other/check-runs/{created[1]['id']}", {"status": "in_progress"}
+    )
+    assert status == 404, "another repository's check run"
+    fake.assert_no_violations()
+
+
+async def test_organisation_membership(fake, gh, raw):
+    fake.add_org_member("Octo", "Mona")
+    status, body = await raw("GET", "/orgs/octo/members/mona")
+    assert (status, body) == (204, None) and errors("GET", MEMBERSHIP, 204, body) == []
+    assert await gh.getitem("/orgs/OCTO/members/MONA") is None
+    for path in ("/orgs/octo/members/newbie", "/orgs/mona/members/mona"):
+        status, body = await raw("GET", path)
+        assert status == 404 and errors("GET", MEMBERSHIP, 404, body) == []
+        assert body["message"] == "User does not exist or is not a member of the organization"
+    pull = fake.add_pull_request_commits("octo", "hello", 1, [commit()])
+    assert pull["base"]["repo"]["owner"]["type"] == "Organization", "an owner with members is one"
+    fake.assert_no_violations()
+
+
+def test_a_204_has_no_body():
+    assert errors("GET", MEMBERSHIP, 204, {"message": "hi"}) == ["a 204 answer has no body"]
+
+
+async def test_check_run_times_and_annotations(fake, gh):
+    annotation = {
+        "path": "README.md",
+        "start_line": 1,
+        "end_line": 1,
+        "annotation_level": "warning",
+        "message": "m",
+    }
+    created = await gh.post(
+        "/repos/octo/hello/check-runs",
+        data={
+            "name": "DCO",
+            "head_sha": "a" * 40,
+            "started_at": "2024-01-01T10:00:00+02:00",
+            "completed_at": "2024-01-01T10:05:00+02:00",
+            "conclusion": "failure",
+            "output": {"title": "t", "summary": "s", "annotations": [annotation]},
+        },
+    )
+    assert errors("POST", CHECK_RUNS, 201, created) == []
+    assert (created["started_at"], created["completed_at"]) == (
+        "2024-01-01T08:00:00Z",
+        "2024-01-01T08:05:00Z",
+    )
+    assert created["output"]["annotations_count"] == 1
+    url = f"/repos/octo/hello/check-runs/{created['id']}"
+    rerun = await gh.patch(url, data={"status": "in_progress"})
+    assert (rerun["conclusion"], rerun["completed_at"]) == (None, None)
+    done = await gh.patch(
+        url,
+        data={"conclusion": "success", "output": {"summary": "ok", "annotations": [annotation]}},
+    )
+    assert done["completed_at"] > "2024-01-02" and done["output"]["annotations_count"] == 2
+    assert done["output"]["title"] == "t", "what an update leaves out stays"
+    assert fake.check_runs("octo", "hello")[0]["annotations"] == [annotation, annotation]
+    fake.assert_no_violations()
