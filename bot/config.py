@@ -40,7 +40,15 @@ DEFAULTS: dict[str, Any] = {
         "pull_request": {"enabled": True, "include_drafts": False},
         "first_merge": {"enabled": True, "good_first_issues": 3},
     },
-    "dco": {"enabled": False},
+    "dco": {
+        "enabled": False,
+        "require_committer_match": False,
+        "co_authors": False,
+        "skip_authors": [],
+        "skip_members": False,
+        "allow_remediation_commits": False,
+        "comment_on_failure": False,
+    },
     "cla": {"enabled": False},
     "good_first_issue": {
         "enabled": True,

@@ -70,8 +70,12 @@ class EventContext:
             self._gh = self._services.client_for(self.installation_id)
         return self._gh
 
+    async def bot_slug(self) -> str:
+        """The app's slug: its check runs say ``app.slug``, its comments ``{slug}[bot]``."""
+        return await self._services.app_slug()
+
     async def bot_login(self) -> str:
-        return f"{await self._services.app_slug()}[bot]"
+        return f"{await self.bot_slug()}[bot]"
 
     async def config(self) -> RepoConfig:
         if self._services.fixed_config is not None:
@@ -114,6 +118,10 @@ class EventContext:
     async def role(self, login: str) -> str:
         """The person's role on this repository (``bot.lookups.ROLES``), asked of GitHub, cached."""
         return await self._services.lookups.role(self.gh, self.owner, self.repo, login)
+
+    async def is_org_member(self, login: str) -> bool:
+        """Whether the person belongs to the organisation owning this repository."""
+        return await self._services.lookups.is_org_member(self.gh, self.owner, login)
 
     async def community_files(self) -> CommunityFiles:
         return await self._services.lookups.community_files(self.gh, self.owner, self.repo)

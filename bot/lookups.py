@@ -40,6 +40,7 @@ class Lookups:
         # Ten minutes: someone just given write access is still greeted for that long, at worst.
         self._roles: cachetools.TTLCache[tuple[str, str, str], str] = cachetools.TTLCache(maxsize, permission_ttl)
         self._profiles: cachetools.TTLCache[tuple[str, str], CommunityFiles] = cachetools.TTLCache(maxsize, profile_ttl)
+        self._members: cachetools.TTLCache[tuple[str, str], bool] = cachetools.TTLCache(maxsize, permission_ttl)
 
     async def role(self, gh: GitHubAPI, owner: str, repo: str, login: str) -> str:
         """The person's role on the repository: one of ``ROLES``."""
@@ -58,6 +59,23 @@ class Lookups:
             role = role_from(answer)
             self._roles[key] = role
         return role
+
+    async def is_org_member(self, gh: GitHubAPI, org: str, login: str) -> bool:
+        """Whether the person is a member of the organisation (a personal account has none)."""
+        key = (org.lower(), login.lower())
+        member = self._members.get(key)
+        if member is None:
+            try:
+                await gh.getitem("/orgs/{org}/members/{username}", {"org": org, "username": login})
+                member = True  # 204
+            except gidgethub.BadRequest as exc:
+                if exc.status_code != 404:  # 404: not a member, or the owner is no organisation
+                    raise
+                member = False
+            except gidgethub.RedirectionException:
+                member = False  # 302: GitHub will not say to this requester
+            self._members[key] = member
+        return member
 
     async def community_files(self, gh: GitHubAPI, owner: str, repo: str) -> CommunityFiles:
         """CONTRIBUTING and CODE_OF_CONDUCT, from the community profile: one call, whatever folder

@@ -9,6 +9,6 @@ config, templates and storage. Handlers know GitHub events, not HTTP.
 
 from gidgethub.routing import Router
 
-from . import welcome
+from . import dco, welcome
 
-ROUTERS: list[Router] = [welcome.router]
+ROUTERS: list[Router] = [dco.router, welcome.router]

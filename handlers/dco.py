@@ -1,0 +1,414 @@
+"""DCO: every commit of a pull request carries a Signed-off-by from its author.
+
+Exact where it must be (a sign-off counts only with the author's own email, or a GitHub
+address of the same account), forgiving where the DCO is (names, letter case, whitespace,
+trailers anywhere in the message), and never a check left waiting: whatever happens, the
+check run ends with a conclusion and says what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import gidgethub
+from gidgethub import sansio
+from gidgethub.routing import Router
+
+from bot.config import RepoConfig
+from bot.context import EventContext
+from bot.dispatch import accepts_bots
+from bot.lookups import at_least
+
+log = logging.getLogger(__name__)
+router = Router()
+
+CHECK_NAME = "DCO"
+OVERRIDE = "override"
+# GitHub's pulls/N/commits lists at most this many; past it, the comparison lists them all.
+PULL_COMMITS_LIMIT = 250
+
+_TRAILER = r"^[ \t]*{key}[ \t]*:[ \t]*(?P<name>[^<\n]*?)[ \t]*<(?P<email>[^<>\n]+)>[ \t]*$"
+SIGN_OFF = re.compile(_TRAILER.format(key="signed-off-by"), re.IGNORECASE | re.MULTILINE)
+CO_AUTHOR = re.compile(_TRAILER.format(key="co-authored-by"), re.IGNORECASE | re.MULTILINE)
+REMEDIATION = re.compile(
+    r"^[ \t]*I,[ \t]*(?P<name>[^<\n]*?)[ \t]*<(?P<email>[^<>\n]+)>[ \t]*,[ \t]*hereby add my Signed-off-by to this commit:"
+    r"[ \t]*(?P<shas>[0-9a-f, \t]+?)[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+NOREPLY = re.compile(r"^(?:(?P<id>\d+)\+)?(?P<login>[^@+]+)@users\.noreply\.github\.com$", re.IGNORECASE)
+# The web editor's committer, and co-authors that are tools, not people who can certify.
+WEB_FLOW = {"noreply@github.com"}
+ASSISTANT_EMAILS = {"noreply@anthropic.com", "noreply@openai.com", "cursoragent@cursor.com", "devin-ai-integration[bot]@users.noreply.github.com"}
+ASSISTANT_NAMES = {"copilot", "claude", "chatgpt", "codex", "cursor agent", "devin ai", "gemini", "aider"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Person:
+    """Someone named in a commit: a name, an email, and the GitHub account it is linked to."""
+
+    name: str
+    email: str
+    login: str | None = None
+    user_id: int | None = None
+    is_bot: bool = False
+
+    def describe(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+@dataclasses.dataclass(frozen=True)
+class Commit:
+    sha: str
+    message: str
+    author: Person
+    committer: Person
+    parents: int
+    html_url: str = ""
+
+    @property
+    def short_sha(self) -> str:
+        return self.sha[:7]
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    commit: Commit
+    ok: bool
+    skipped: str | None = None  # why it was not checked: "merge commit", "bot", ...
+    expected: str = ""  # what was missing, for the failure table
+    found: str = ""
+    assistants: tuple[str, ...] = ()  # co-authors that are tools, never asked to sign
+    remediated_by: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    require_committer_match: bool = False
+    co_authors: bool = False
+    skip_authors: tuple[str, ...] = ()
+    allow_remediation_commits: bool = False
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> Options:
+        return cls(
+            require_committer_match=bool(section.get("require_committer_match")),
+            co_authors=bool(section.get("co_authors")),
+            skip_authors=tuple(section.get("skip_authors") or ()),
+            allow_remediation_commits=bool(section.get("allow_remediation_commits")),
+        )
+
+
+# Reading commits --------------------------------------------------------------------------
+
+
+def trailers(pattern: re.Pattern[str], message: str) -> list[tuple[str, str]]:
+    """(name, email) of each trailer of this kind, anywhere in the message."""
+    text = message.replace("\r\n", "\n").replace("\r", "\n")
+    return [(m.group("name").strip(), m.group("email").strip()) for m in pattern.finditer(text)]
+
+
+def commit_from_api(item: dict[str, Any]) -> Commit:
+    """A commit as GitHub's pulls/N/commits (or compare) lists it."""
+    git = item.get("commit") or {}
+
+    def person(role: str) -> Person:
+        signature = git.get(role) or {}
+        account = item.get(role) or {}
+        login = account.get("login")
+        return Person(
+            name=signature.get("name") or "",
+            email=signature.get("email") or "",
+            login=login,
+            user_id=account.get("id"),
+            is_bot=account.get("type") == "Bot" or bool(login and login.endswith("[bot]")),
+        )
+
+    return Commit(
+        sha=item["sha"],
+        message=git.get("message") or "",
+        author=person("author"),
+        committer=person("committer"),
+        parents=len(item.get("parents") or []),
+        html_url=item.get("html_url") or "",
+    )
+
+
+def known_accounts(commits: Iterable[Commit]) -> dict[str, int]:
+    """Emails GitHub linked to an account somewhere in these commits: verified emails of it."""
+    accounts: dict[str, int] = {}
+    for commit in commits:
+        for person in (commit.author, commit.committer):
+            if person.user_id is not None and person.email:
+                accounts[person.email.strip().lower()] = person.user_id
+    return accounts
+
+
+def same_person(email: str, person: Person, accounts: dict[str, int]) -> bool:
+    """Whether a sign-off's email is this person's: the same address, a GitHub noreply
+    address of their account, or an address GitHub linked to their account."""
+    email = email.strip().lower()
+    if email == person.email.strip().lower():
+        return True
+    if person.user_id is None:
+        return False
+    noreply = NOREPLY.match(email)
+    if noreply:
+        if noreply.group("id"):
+            return int(noreply.group("id")) == person.user_id
+        return person.login is not None and noreply.group("login").lower() == person.login.lower()
+    return accounts.get(email) == person.user_id
+
+
+def is_assistant(name: str, email: str) -> bool:
+    email = email.strip().lower()
+    return (
+        email in ASSISTANT_EMAILS
+        or "[bot]" in email
+        or "[bot]" in name.lower()
+        or name.strip().lower() in ASSISTANT_NAMES
+    )
+
+
+def skipped_author(author: Person, skip_authors: Iterable[str]) -> bool:
+    names = [value.lower() for value in (author.login, author.email, author.name) if value]
+    return any(fnmatch.fnmatchcase(value, pattern.lower()) for pattern in skip_authors for value in names)
+
+
+# Deciding --------------------------------------------------------------------------------
+
+
+def check_commits(commits: list[Commit], options: Options, *, members: Iterable[str] = ()) -> list[Verdict]:
+    """A verdict for each commit, in order. ``members``: logins exempt as organisation members."""
+    accounts = known_accounts(commits)
+    member_logins = {login.lower() for login in members}
+    verdicts = [_check(commit, options, accounts, member_logins) for commit in commits]
+    if options.allow_remediation_commits:
+        verdicts = _remediate(verdicts, accounts)
+    return verdicts
+
+
+def _check(commit: Commit, options: Options, accounts: dict[str, int], members: set[str]) -> Verdict:
+    if commit.parents > 1:
+        return Verdict(commit, ok=True, skipped="merge commit")
+    if commit.author.is_bot:
+        return Verdict(commit, ok=True, skipped="authored by a bot")
+    if skipped_author(commit.author, options.skip_authors):
+        return Verdict(commit, ok=True, skipped="author in skip_authors")
+    if commit.author.login and commit.author.login.lower() in members:
+        return Verdict(commit, ok=True, skipped="organisation member")
+    sign_offs = trailers(SIGN_OFF, commit.message)
+    found = "; ".join(f"Signed-off-by: {name} <{email}>" for name, email in sign_offs) or "no Signed-off-by"
+
+    def signed_by(person: Person) -> bool:
+        return any(same_person(email, person, accounts) for _, email in sign_offs)
+
+    needed = [commit.author]
+    if options.require_committer_match and commit.committer.email.lower() not in WEB_FLOW:
+        needed.append(commit.committer)
+    assistants: list[str] = []
+    for name, email in trailers(CO_AUTHOR, commit.message) if options.co_authors else []:
+        if is_assistant(name, email):
+            assistants.append(f"{name} <{email}>")
+        else:
+            needed.append(Person(name=name, email=email))
+    missing = [person for person in needed if not signed_by(person)]
+    if missing:
+        expected = "; ".join(f"Signed-off-by: {p.name} <{p.email}>" for p in missing)
+        return Verdict(commit, ok=False, expected=expected, found=found, assistants=tuple(assistants))
+    return Verdict(commit, ok=True, assistants=tuple(assistants))
+
+
+def _remediate(verdicts: list[Verdict], accounts: dict[str, int]) -> list[Verdict]:
+    """probot/dco's individual remediation: a later, signed-off commit by the same author saying
+    ``I, Name <email>, hereby add my Signed-off-by to this commit: SHA`` makes SHA pass."""
+    result = list(verdicts)
+    for index, verdict in enumerate(verdicts):
+        if verdict.ok:
+            continue
+        failing = verdict.commit
+        for later in verdicts[index + 1 :]:
+            if not later.ok or later.skipped or not same_person(later.commit.author.email, failing.author, accounts):
+                continue
+            for _name, email, shas in (
+                (m.group("name"), m.group("email"), m.group("shas"))
+                for m in REMEDIATION.finditer(later.commit.message.replace("\r\n", "\n"))
+            ):
+                named = [sha.strip().lower() for sha in re.split(r"[,\s]+", shas) if len(sha.strip()) >= 7]
+                if same_person(email, failing.author, accounts) and any(failing.sha.lower().startswith(s) for s in named):
+                    result[index] = dataclasses.replace(verdict, ok=True, remediated_by=later.commit.short_sha)
+                    break
+            if result[index].ok:
+                break
+    return result
+
+
+def rebase_command(verdicts: list[Verdict], base_sha: str) -> str:
+    """The command that signs off every commit from the first failing one."""
+    first_failing = next(i for i, v in enumerate(verdicts) if not v.ok)
+    if any(v.commit.parents > 1 for v in verdicts):
+        return f"git rebase --signoff {base_sha[:12]}"
+    return f"git rebase --signoff HEAD~{len(verdicts) - first_failing}"
+
+
+# Events ------------------------------------------------------------------------------------
+
+
+@router.register("pull_request", action="opened")
+@router.register("pull_request", action="reopened")
+@router.register("pull_request", action="synchronize")
+@router.register("pull_request", action="ready_for_review")
+@accepts_bots  # a Dependabot pull request must get its check, or it can never merge
+async def pull_request_changed(event: sansio.Event, ctx: EventContext) -> None:
+    await run_check(ctx, event.data["pull_request"])
+
+
+@router.register("check_run", action="rerequested")
+@accepts_bots
+async def check_run_rerequested(event: sansio.Event, ctx: EventContext) -> None:
+    check_run = event.data["check_run"]
+    if await is_ours(ctx, check_run):
+        await rerun(ctx, check_run)
+
+
+@router.register("check_suite", action="rerequested")
+@accepts_bots
+async def check_suite_rerequested(event: sansio.Event, ctx: EventContext) -> None:
+    runs = await ctx.gh.getitem(
+        "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,app_id}",
+        {"owner": ctx.owner, "repo": ctx.repo, "ref": event.data["check_suite"]["head_sha"], "check_name": CHECK_NAME,
+         "app_id": (event.data["check_suite"].get("app") or {}).get("id")},
+    )
+    for check_run in runs.get("check_runs", [])[:1]:
+        if await is_ours(ctx, check_run):
+            await rerun(ctx, check_run)
+
+
+@router.register("check_run", action="requested_action")
+async def check_run_action(event: sansio.Event, ctx: EventContext) -> None:
+    check_run = event.data["check_run"]
+    if event.data.get("requested_action", {}).get("identifier") != OVERRIDE or not await is_ours(ctx, check_run):
+        return
+    login = ctx.sender.get("login", "")
+    if not at_least(await ctx.role(login), "write"):
+        log.info("DCO override refused: no write access", extra={"fields": {"sender": login}})
+        return
+    await ctx.gh.patch(
+        "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+        {"owner": ctx.owner, "repo": ctx.repo, "check_run_id": check_run["id"]},
+        data={
+            "status": "completed",
+            "conclusion": "success",
+            "output": {
+                "title": f"Set to pass by {login}",
+                "summary": await ctx.render("dco_override.md", maintainer=login, previous=(check_run.get("output") or {}).get("title") or ""),
+            },
+        },
+    )
+
+
+async def is_ours(ctx: EventContext, check_run: dict[str, Any]) -> bool:
+    return check_run.get("name") == CHECK_NAME and (check_run.get("app") or {}).get("slug") == await ctx.bot_slug()
+
+
+async def rerun(ctx: EventContext, check_run: dict[str, Any]) -> None:
+    """Check again the pull request a check run was made for (its number is the run's external id;
+    a fork's pull request is not listed in the run)."""
+    number = check_run.get("external_id") or next((str(p["number"]) for p in check_run.get("pull_requests") or []), None)
+    if not number or not number.isdigit():
+        log.warning("a DCO check run names no pull request; nothing to re-run")
+        return
+    pull = await ctx.gh.getitem(
+        "/repos/{owner}/{repo}/pulls/{pull_number}", {"owner": ctx.owner, "repo": ctx.repo, "pull_number": int(number)}
+    )
+    await run_check(ctx, pull)
+
+
+# Acting -------------------------------------------------------------------------------------
+
+
+async def run_check(ctx: EventContext, pull: dict[str, Any]) -> None:
+    config = await ctx.config()
+    if not config.enabled("dco"):
+        return
+    head_sha = pull["head"]["sha"]
+    try:
+        commits = [commit_from_api(item) for item in await list_commits(ctx, pull)]
+        members = await organisation_members(ctx, config, commits)
+        verdicts = check_commits(commits, Options.from_config(config.section("dco")), members=members)
+    except gidgethub.GitHubException as exc:
+        # Never a check left waiting: say why, and let anyone re-run it.
+        log.error("DCO could not be checked: %r", exc)
+        await write_check_run(ctx, pull, "neutral", "The DCO could not be checked", await ctx.render("dco_error.md", reason=str(exc) or type(exc).__name__))
+        return
+    failing = [v for v in verdicts if not v.ok]
+    variables = {
+        "verdicts": verdicts,
+        "failing": failing,
+        "rebase": rebase_command(verdicts, pull["base"]["sha"]) if failing else "",
+        "branch": pull["head"].get("ref") or "",
+        "head_sha": head_sha,
+    }
+    summary = await ctx.render("dco_failure.md" if failing else "dco_success.md", **variables)
+    if failing:
+        title = f"{len(failing)} of {len(verdicts)} commits not signed off"
+        await write_check_run(ctx, pull, "action_required", title, summary, actions=[OVERRIDE_ACTION])
+    else:
+        await write_check_run(ctx, pull, "success", f"All {len(verdicts)} commits signed off", summary)
+    if failing and config.section("dco").get("comment_on_failure"):
+        await ctx.comment(pull["number"], "dco", "dco_failure.md", **variables)
+
+
+OVERRIDE_ACTION = {"label": "Set DCO to pass", "description": "Maintainers: accept these commits", "identifier": OVERRIDE}
+
+
+async def list_commits(ctx: EventContext, pull: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pull request's commits, oldest first; past pulls/N/commits' limit, from the comparison
+    of its base and head, which lists them all."""
+    where = {"owner": ctx.owner, "repo": ctx.repo}
+    if (pull.get("commits") or 0) <= PULL_COMMITS_LIMIT:
+        url = "/repos/{owner}/{repo}/pulls/{pull_number}/commits{?per_page}"
+        return [item async for item in ctx.gh.getiter(url, {**where, "pull_number": pull["number"], "per_page": 100})]
+    basehead = f"{pull['base']['sha']}...{pull['head']['sha']}"
+    url = "/repos/{owner}/{repo}/compare/{basehead}{?per_page}"
+    return [item async for item in ctx.gh.getiter(url, {**where, "basehead": basehead, "per_page": 100}, iterable_key="commits")]
+
+
+async def organisation_members(ctx: EventContext, config: RepoConfig, commits: list[Commit]) -> list[str]:
+    """Commit authors who belong to the repository's organisation, where skip_members asks."""
+    if not config.section("dco").get("skip_members"):
+        return []
+    logins = sorted({c.author.login for c in commits if c.author.login and not c.author.is_bot})
+    return [login for login in logins if await ctx.is_org_member(login)]
+
+
+async def write_check_run(
+    ctx: EventContext, pull: dict[str, Any], conclusion: str, title: str, summary: str, *, actions: list[dict[str, str]] | None = None
+) -> None:
+    """Create the head commit's DCO check run, or update the one there: one per head SHA."""
+    head_sha = pull["head"]["sha"]
+    data: dict[str, Any] = {
+        "name": CHECK_NAME,
+        "head_sha": head_sha,
+        "external_id": str(pull["number"]),
+        "status": "completed",
+        "conclusion": conclusion,
+        "output": {"title": title, "summary": summary[:65535]},
+        "actions": actions or [],
+    }
+    where = {"owner": ctx.owner, "repo": ctx.repo}
+    existing = await ctx.gh.getitem(
+        "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,filter}",
+        {**where, "ref": head_sha, "check_name": CHECK_NAME, "filter": "latest"},
+    )
+    mine = [run for run in existing.get("check_runs", []) if (run.get("app") or {}).get("slug") == await ctx.bot_slug()]
+    if mine:
+        del data["head_sha"]
+        await ctx.gh.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}", {**where, "check_run_id": mine[0]["id"]}, data=data)
+    else:
+        await ctx.gh.post("/repos/{owner}/{repo}/check-runs", where, data=data)
+    log.info("DCO check %s", conclusion, extra={"fields": {"number": pull["number"], "head_sha": head_sha}})
