@@ -19,6 +19,8 @@ import gidgethub
 from gidgethub import sansio
 from gidgethub.routing import Router
 
+from bot.checks import set_check_run
+from bot.commits import CO_AUTHOR, NOREPLY, Commit, Person, is_assistant, known_accounts, pull_request_commits, trailer_pattern, trailers
 from bot.config import RepoConfig
 from bot.context import EventContext
 from bot.dispatch import accepts_bots
@@ -29,50 +31,16 @@ router = Router()
 
 CHECK_NAME = "DCO"
 OVERRIDE = "override"
-# GitHub's pulls/N/commits lists at most this many; past it, the comparison lists them all.
-PULL_COMMITS_LIMIT = 250
+OVERRIDE_ACTION = {"label": "Set DCO to pass", "description": "Maintainers: accept these commits", "identifier": OVERRIDE}
 
-_TRAILER = r"^[ \t]*{key}[ \t]*:[ \t]*(?P<name>[^<\n]*?)[ \t]*<(?P<email>[^<>\n]+)>[ \t]*$"
-SIGN_OFF = re.compile(_TRAILER.format(key="signed-off-by"), re.IGNORECASE | re.MULTILINE)
-CO_AUTHOR = re.compile(_TRAILER.format(key="co-authored-by"), re.IGNORECASE | re.MULTILINE)
+SIGN_OFF = trailer_pattern("signed-off-by")
 REMEDIATION = re.compile(
     r"^[ \t]*I,[ \t]*(?P<name>[^<\n]*?)[ \t]*<(?P<email>[^<>\n]+)>[ \t]*,[ \t]*hereby add my Signed-off-by to this commit:"
     r"[ \t]*(?P<shas>[0-9a-f, \t]+?)[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-NOREPLY = re.compile(r"^(?:(?P<id>\d+)\+)?(?P<login>[^@+]+)@users\.noreply\.github\.com$", re.IGNORECASE)
-# The web editor's committer, and co-authors that are tools, not people who can certify.
+# The web editor's committer signs nothing.
 WEB_FLOW = {"noreply@github.com"}
-ASSISTANT_EMAILS = {"noreply@anthropic.com", "noreply@openai.com", "cursoragent@cursor.com", "devin-ai-integration[bot]@users.noreply.github.com"}
-ASSISTANT_NAMES = {"copilot", "claude", "chatgpt", "codex", "cursor agent", "devin ai", "gemini", "aider"}
-
-
-@dataclasses.dataclass(frozen=True)
-class Person:
-    """Someone named in a commit: a name, an email, and the GitHub account it is linked to."""
-
-    name: str
-    email: str
-    login: str | None = None
-    user_id: int | None = None
-    is_bot: bool = False
-
-    def describe(self) -> str:
-        return f"{self.name} <{self.email}>"
-
-
-@dataclasses.dataclass(frozen=True)
-class Commit:
-    sha: str
-    message: str
-    author: Person
-    committer: Person
-    parents: int
-    html_url: str = ""
-
-    @property
-    def short_sha(self) -> str:
-        return self.sha[:7]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,49 +71,7 @@ class Options:
         )
 
 
-# Reading commits --------------------------------------------------------------------------
-
-
-def trailers(pattern: re.Pattern[str], message: str) -> list[tuple[str, str]]:
-    """(name, email) of each trailer of this kind, anywhere in the message."""
-    text = message.replace("\r\n", "\n").replace("\r", "\n")
-    return [(m.group("name").strip(), m.group("email").strip()) for m in pattern.finditer(text)]
-
-
-def commit_from_api(item: dict[str, Any]) -> Commit:
-    """A commit as GitHub's pulls/N/commits (or compare) lists it."""
-    git = item.get("commit") or {}
-
-    def person(role: str) -> Person:
-        signature = git.get(role) or {}
-        account = item.get(role) or {}
-        login = account.get("login")
-        return Person(
-            name=signature.get("name") or "",
-            email=signature.get("email") or "",
-            login=login,
-            user_id=account.get("id"),
-            is_bot=account.get("type") == "Bot" or bool(login and login.endswith("[bot]")),
-        )
-
-    return Commit(
-        sha=item["sha"],
-        message=git.get("message") or "",
-        author=person("author"),
-        committer=person("committer"),
-        parents=len(item.get("parents") or []),
-        html_url=item.get("html_url") or "",
-    )
-
-
-def known_accounts(commits: Iterable[Commit]) -> dict[str, int]:
-    """Emails GitHub linked to an account somewhere in these commits: verified emails of it."""
-    accounts: dict[str, int] = {}
-    for commit in commits:
-        for person in (commit.author, commit.committer):
-            if person.user_id is not None and person.email:
-                accounts[person.email.strip().lower()] = person.user_id
-    return accounts
+# Deciding --------------------------------------------------------------------------------
 
 
 def same_person(email: str, person: Person, accounts: dict[str, int]) -> bool:
@@ -164,22 +90,9 @@ def same_person(email: str, person: Person, accounts: dict[str, int]) -> bool:
     return accounts.get(email) == person.user_id
 
 
-def is_assistant(name: str, email: str) -> bool:
-    email = email.strip().lower()
-    return (
-        email in ASSISTANT_EMAILS
-        or "[bot]" in email
-        or "[bot]" in name.lower()
-        or name.strip().lower() in ASSISTANT_NAMES
-    )
-
-
 def skipped_author(author: Person, skip_authors: Iterable[str]) -> bool:
     names = [value.lower() for value in (author.login, author.email, author.name) if value]
     return any(fnmatch.fnmatchcase(value, pattern.lower()) for pattern in skip_authors for value in names)
-
-
-# Deciding --------------------------------------------------------------------------------
 
 
 def check_commits(commits: list[Commit], options: Options, *, members: Iterable[str] = ()) -> list[Verdict]:
@@ -335,47 +248,31 @@ async def run_check(ctx: EventContext, pull: dict[str, Any]) -> None:
     config = await ctx.config()
     if not config.enabled("dco"):
         return
-    head_sha = pull["head"]["sha"]
     try:
-        commits = [commit_from_api(item) for item in await list_commits(ctx, pull)]
+        commits = await pull_request_commits(ctx.gh, ctx.owner, ctx.repo, pull)
         members = await organisation_members(ctx, config, commits)
         verdicts = check_commits(commits, Options.from_config(config.section("dco")), members=members)
     except gidgethub.GitHubException as exc:
         # Never a check left waiting: say why, and let anyone re-run it.
         log.error("DCO could not be checked: %r", exc)
-        await write_check_run(ctx, pull, "neutral", "The DCO could not be checked", await ctx.render("dco_error.md", reason=str(exc) or type(exc).__name__))
+        reason = await ctx.render("dco_error.md", reason=str(exc) or type(exc).__name__)
+        await write_check_run(ctx, pull, "neutral", "The DCO could not be checked", reason)
         return
     failing = [v for v in verdicts if not v.ok]
     variables = {
         "verdicts": verdicts,
         "failing": failing,
         "rebase": rebase_command(verdicts, pull["base"]["sha"]) if failing else "",
-        "branch": pull["head"].get("ref") or "",
-        "head_sha": head_sha,
     }
-    summary = await ctx.render("dco_failure.md" if failing else "dco_success.md", **variables)
-    if failing:
-        title = f"{len(failing)} of {len(verdicts)} commits not signed off"
-        await write_check_run(ctx, pull, "action_required", title, summary, actions=[OVERRIDE_ACTION])
-    else:
+    if not failing:
+        summary = await ctx.render("dco_success.md", **variables)
         await write_check_run(ctx, pull, "success", f"All {len(verdicts)} commits signed off", summary)
-    if failing and config.section("dco").get("comment_on_failure"):
+        return
+    summary = await ctx.render("dco_failure.md", **variables)
+    title = f"{len(failing)} of {len(verdicts)} commits not signed off"
+    await write_check_run(ctx, pull, "action_required", title, summary, actions=[OVERRIDE_ACTION])
+    if config.section("dco").get("comment_on_failure"):
         await ctx.comment(pull["number"], "dco", "dco_failure.md", **variables)
-
-
-OVERRIDE_ACTION = {"label": "Set DCO to pass", "description": "Maintainers: accept these commits", "identifier": OVERRIDE}
-
-
-async def list_commits(ctx: EventContext, pull: dict[str, Any]) -> list[dict[str, Any]]:
-    """The pull request's commits, oldest first; past pulls/N/commits' limit, from the comparison
-    of its base and head, which lists them all."""
-    where = {"owner": ctx.owner, "repo": ctx.repo}
-    if (pull.get("commits") or 0) <= PULL_COMMITS_LIMIT:
-        url = "/repos/{owner}/{repo}/pulls/{pull_number}/commits{?per_page}"
-        return [item async for item in ctx.gh.getiter(url, {**where, "pull_number": pull["number"], "per_page": 100})]
-    basehead = f"{pull['base']['sha']}...{pull['head']['sha']}"
-    url = "/repos/{owner}/{repo}/compare/{basehead}{?per_page}"
-    return [item async for item in ctx.gh.getiter(url, {**where, "basehead": basehead, "per_page": 100}, iterable_key="commits")]
 
 
 async def organisation_members(ctx: EventContext, config: RepoConfig, commits: list[Commit]) -> list[str]:
@@ -389,26 +286,16 @@ async def organisation_members(ctx: EventContext, config: RepoConfig, commits: l
 async def write_check_run(
     ctx: EventContext, pull: dict[str, Any], conclusion: str, title: str, summary: str, *, actions: list[dict[str, str]] | None = None
 ) -> None:
-    """Create the head commit's DCO check run, or update the one there: one per head SHA."""
-    head_sha = pull["head"]["sha"]
-    data: dict[str, Any] = {
-        "name": CHECK_NAME,
-        "head_sha": head_sha,
-        "external_id": str(pull["number"]),
-        "status": "completed",
-        "conclusion": conclusion,
-        "output": {"title": title, "summary": summary[:65535]},
-        "actions": actions or [],
-    }
-    where = {"owner": ctx.owner, "repo": ctx.repo}
-    existing = await ctx.gh.getitem(
-        "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,filter}",
-        {**where, "ref": head_sha, "check_name": CHECK_NAME, "filter": "latest"},
+    await set_check_run(
+        ctx.gh,
+        owner=ctx.owner,
+        repo=ctx.repo,
+        name=CHECK_NAME,
+        head_sha=pull["head"]["sha"],
+        app_slug=await ctx.bot_slug(),
+        external_id=str(pull["number"]),  # a re-run finds its pull request by it
+        conclusion=conclusion,
+        title=title,
+        summary=summary,
+        actions=actions,
     )
-    mine = [run for run in existing.get("check_runs", []) if (run.get("app") or {}).get("slug") == await ctx.bot_slug()]
-    if mine:
-        del data["head_sha"]
-        await ctx.gh.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}", {**where, "check_run_id": mine[0]["id"]}, data=data)
-    else:
-        await ctx.gh.post("/repos/{owner}/{repo}/check-runs", where, data=data)
-    log.info("DCO check %s", conclusion, extra={"fields": {"number": pull["number"], "head_sha": head_sha}})

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.dco import (
-    CO_AUTHOR,
-    SIGN_OFF,
-    Commit,
-    Options,
-    Person,
-    check_commits,
-    rebase_command,
-    same_person,
-    trailers,
-)
+from bot.commits import CO_AUTHOR, Commit, Person, trailers
+from handlers.dco import SIGN_OFF, Options, check_commits, rebase_command, same_person
 
 MONA = Person("Mona Lisa", "mona@example.com", login="mona", user_id=583231)
 
