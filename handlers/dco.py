@@ -19,7 +19,7 @@ import gidgethub
 from gidgethub import sansio
 from gidgethub.routing import Router
 
-from bot.checks import set_check_run
+from bot.checks import is_own_run, rerequested_pull_request, set_check_run
 from bot.commits import CO_AUTHOR, NOREPLY, Commit, Person, is_assistant, known_accounts, pull_request_commits, trailer_pattern, trailers
 from bot.config import RepoConfig
 from bot.context import EventContext
@@ -181,30 +181,22 @@ async def pull_request_changed(event: sansio.Event, ctx: EventContext) -> None:
 
 
 @router.register("check_run", action="rerequested")
-@accepts_bots
-async def check_run_rerequested(event: sansio.Event, ctx: EventContext) -> None:
-    check_run = event.data["check_run"]
-    if await is_ours(ctx, check_run):
-        await rerun(ctx, check_run)
-
-
 @router.register("check_suite", action="rerequested")
 @accepts_bots
-async def check_suite_rerequested(event: sansio.Event, ctx: EventContext) -> None:
-    runs = await ctx.gh.getitem(
-        "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,app_id}",
-        {"owner": ctx.owner, "repo": ctx.repo, "ref": event.data["check_suite"]["head_sha"], "check_name": CHECK_NAME,
-         "app_id": (event.data["check_suite"].get("app") or {}).get("id")},
+async def rerequested(event: sansio.Event, ctx: EventContext) -> None:
+    pull = await rerequested_pull_request(
+        ctx.gh, owner=ctx.owner, repo=ctx.repo, event=event, name=CHECK_NAME, app_slug=await ctx.bot_slug()
     )
-    for check_run in runs.get("check_runs", [])[:1]:
-        if await is_ours(ctx, check_run):
-            await rerun(ctx, check_run)
+    if pull is not None:
+        await run_check(ctx, pull)
 
 
 @router.register("check_run", action="requested_action")
 async def check_run_action(event: sansio.Event, ctx: EventContext) -> None:
     check_run = event.data["check_run"]
-    if event.data.get("requested_action", {}).get("identifier") != OVERRIDE or not await is_ours(ctx, check_run):
+    if event.data.get("requested_action", {}).get("identifier") != OVERRIDE:
+        return
+    if not is_own_run(check_run, CHECK_NAME, await ctx.bot_slug()):
         return
     login = ctx.sender.get("login", "")
     if not at_least(await ctx.role(login), "write"):
@@ -222,23 +214,6 @@ async def check_run_action(event: sansio.Event, ctx: EventContext) -> None:
             },
         },
     )
-
-
-async def is_ours(ctx: EventContext, check_run: dict[str, Any]) -> bool:
-    return check_run.get("name") == CHECK_NAME and (check_run.get("app") or {}).get("slug") == await ctx.bot_slug()
-
-
-async def rerun(ctx: EventContext, check_run: dict[str, Any]) -> None:
-    """Check again the pull request a check run was made for (its number is the run's external id;
-    a fork's pull request is not listed in the run)."""
-    number = check_run.get("external_id") or next((str(p["number"]) for p in check_run.get("pull_requests") or []), None)
-    if not number or not number.isdigit():
-        log.warning("a DCO check run names no pull request; nothing to re-run")
-        return
-    pull = await ctx.gh.getitem(
-        "/repos/{owner}/{repo}/pulls/{pull_number}", {"owner": ctx.owner, "repo": ctx.repo, "pull_number": int(number)}
-    )
-    await run_check(ctx, pull)
 
 
 # Acting -------------------------------------------------------------------------------------

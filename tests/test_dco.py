@@ -147,6 +147,18 @@ async def test_a_rerequested_check_is_computed_again(bot, fake_github):
     assert "(organisation member)" in rerun["output"]["summary"]
 
 
+async def test_a_rerequested_suite_reruns_its_dco_check(bot, fake_github):
+    commits = [mona()]
+    run = await check(bot, fake_github, commits)
+    payload = copy.deepcopy(installed(example("check_suite", "rerequested")))
+    payload["repository"] = pull_request_event(commits)["repository"]
+    payload["check_suite"]["head_sha"] = commits[-1]["sha"]
+    fake_github.reset_calls()
+    await deliver(bot, "check_suite", payload)
+    await settle(bot)
+    assert fake_github.calls_to("PATCH", f"/repos/{OWNER}/{REPO}/check-runs/{run['id']}")
+
+
 @pytest.mark.parametrize(("role", "passes"), [("write", True), ("maintain", True), ("triage", False), ("read", False)])
 async def test_only_a_maintainer_can_set_the_check_to_pass(bot, fake_github, role, passes):
     commits = [mona("Unsigned")]
