@@ -1,4 +1,5 @@
-"""``community-bot``: serve the app, or replay one payload through the handlers without GitHub."""
+"""``community-bot``: serve the app, replay one payload through the handlers without GitHub, or
+export and import the CLA signatures kept in the database."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 from gidgethub import sansio
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from . import __version__, logs
 from .app import create_app, registered_routers
@@ -17,11 +22,14 @@ from .config import DEFAULTS, ConfigError, ConfigLoader, RepoConfig, merge, pars
 from .context import Services
 from .dispatch import Dispatcher
 from .github import DryRunGitHubAPI
-from .inbox import InboxUnavailable
+from .inbox import Inbox, InboxUnavailable
 from .render import Renderer
-from .settings import SettingsError, load_environment, load_settings
+from .settings import DEFAULT_DATABASE_URL, SettingsError, database_url, load_environment, load_settings
+from .signatures import SignatureBook, parse_export, to_csv, to_json
 
 SHUTDOWN_SECONDS = 25.0
+EXPORT_FORMATS = ("json", "csv")
+T = TypeVar("T")
 
 
 def serve(_args: argparse.Namespace) -> int:
@@ -96,6 +104,86 @@ def replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _signatures_database(*, must_exist: bool) -> str:
+    """DATABASE_URL as ``serve`` reads it, and nothing else: these commands need no GitHub
+    settings. With ``must_exist``, a SQLite file that is not there is refused rather than
+    created empty (an export from the wrong directory would otherwise say "no signatures")."""
+    env = load_environment()
+    url = database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise SettingsError(f"DATABASE_URL is not a database URL: {exc}") from None
+    if must_exist and parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        raise SettingsError(f"DATABASE_URL names {parsed.database}, which does not exist")
+    return url
+
+
+async def _with_signature_book(url: str, work: Callable[[SignatureBook], Awaitable[T]]) -> T:
+    inbox = Inbox(url)
+    try:
+        await inbox.open(take_back_unfinished=False)  # a server may be running beside us
+        return await work(SignatureBook(inbox))
+    finally:
+        await inbox.close()
+
+
+def _in_signature_book(work: Callable[[SignatureBook], Awaitable[T]], *, doing: str, must_exist: bool) -> T | None:
+    """The outcome of ``work`` on the database's signatures, or None once the reason it could
+    not run is printed."""
+    try:
+        return asyncio.run(_with_signature_book(_signatures_database(must_exist=must_exist), work))
+    except SettingsError as exc:
+        print(f"community-bot: cannot {doing}: {exc}", file=sys.stderr)
+    except InboxUnavailable as exc:
+        print(f"community-bot: cannot {doing}: the database does not answer: {exc}", file=sys.stderr)
+    return None
+
+
+def _counted(signatures: int) -> str:
+    return f"{signatures} signature" if signatures == 1 else f"{signatures} signatures"
+
+
+def cla_export(args: argparse.Namespace) -> int:
+    logs.configure("WARNING")
+    signatures = _in_signature_book(lambda book: book.all(), doing="export", must_exist=True)
+    if signatures is None:
+        return 2
+    text = to_csv(signatures) if args.format == "csv" else to_json(signatures)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"community-bot: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"community-bot: exported {_counted(len(signatures))} to {args.output}")
+    return 0
+
+
+def cla_import(args: argparse.Namespace) -> int:
+    logs.configure("WARNING")
+    export_format = args.format or Path(args.file).suffix.lower().removeprefix(".")
+    if export_format not in EXPORT_FORMATS:
+        print(f"community-bot: cannot tell the format of {args.file} from its name: give --format csv or json", file=sys.stderr)
+        return 2
+    try:
+        # utf-8-sig: a CSV saved by a spreadsheet often starts with a byte-order mark.
+        signatures = parse_export(Path(args.file).read_text(encoding="utf-8-sig"), export_format)
+    except OSError as exc:
+        print(f"community-bot: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"community-bot: cannot import {args.file}: {exc}", file=sys.stderr)
+        return 2
+    new = _in_signature_book(lambda book: book.load(signatures), doing="import", must_exist=False)
+    if new is None:
+        return 2
+    print(f"community-bot: imported {args.file}: {_counted(new)} new, {len(signatures) - new} already there")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="community-bot", description=__doc__)
     top.add_argument("--version", action="version", version=f"community-bot {__version__}")
@@ -109,6 +197,16 @@ def parser() -> argparse.ArgumentParser:
     play.add_argument("--config", help="use this .github/community-bot.yml instead of reading the repository's")
     play.add_argument("--app-slug", default="community-bot", help="the app's slug, to recognise its own events")
     play.set_defaults(run=replay)
+    cla = commands.add_parser("cla", help="export or import the CLA signatures kept in the database (DATABASE_URL only)")
+    cla_commands = cla.add_subparsers(dest="cla_command", required=True)
+    export = cla_commands.add_parser("export", help="write every signature, oldest first")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="json", help="default: json")
+    export.add_argument("--output", help="write to this file instead of standard output")
+    export.set_defaults(run=cla_export)
+    load = cla_commands.add_parser("import", help="add an export's signatures; those already recorded stay as they are")
+    load.add_argument("file", help="an export, as written by `cla export` or in the same shape")
+    load.add_argument("--format", choices=EXPORT_FORMATS, help="default: from the file's extension, .csv or .json")
+    load.set_defaults(run=cla_import)
     return top
 
 

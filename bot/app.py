@@ -22,6 +22,7 @@ from .logs import delivery_context
 from .metrics import Metrics
 from .render import Renderer
 from .settings import Settings
+from .signatures import SignatureBook
 from .webhook import MAX_BODY, make_webhook_view
 from .worker import WorkerPool
 
@@ -75,6 +76,7 @@ class Bot:
             inbox=self.inbox,
             app_slug=self.github.slug,
             client_for=self.github.installation_client,
+            signatures=SignatureBook(self.inbox),
         )
         self.dispatcher = Dispatcher(self._routers, services, self.metrics)
         # Deliveries recorded but unfinished when the last process stopped are claimed now.

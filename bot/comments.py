@@ -28,23 +28,26 @@ async def find_comment(gh: GitHubAPI, *, owner: str, repo: str, number: int, kin
 
 
 async def upsert_comment(
-    gh: GitHubAPI, *, owner: str, repo: str, number: int, kind: str, body: str, bot_login: str
-) -> tuple[Outcome, dict[str, Any]]:
-    """Create the bot's comment of this kind, or bring the existing one up to date."""
+    gh: GitHubAPI, *, owner: str, repo: str, number: int, kind: str, body: str, bot_login: str, create: bool = True
+) -> Outcome | None:
+    """Create the bot's comment of this kind (unless ``create`` is False), or bring the existing
+    one up to date; what was done, None when nothing was there to update."""
     body = with_marker(body, kind)
     existing = await find_comment(gh, owner=owner, repo=repo, number=number, kind=kind, bot_login=bot_login)
     if existing is None:
-        created = await gh.post(
+        if not create:
+            return None
+        await gh.post(
             "/repos/{owner}/{repo}/issues/{number}/comments",
             {"owner": owner, "repo": repo, "number": number},
             data={"body": body},
         )
-        return "created", created
+        return "created"
     if existing.get("body") == body:
-        return "unchanged", existing
-    updated = await gh.patch(
+        return "unchanged"
+    await gh.patch(
         "/repos/{owner}/{repo}/issues/comments/{comment_id}",
         {"owner": owner, "repo": repo, "comment_id": existing["id"]},
         data={"body": body},
     )
-    return "updated", updated
+    return "updated"

@@ -12,6 +12,7 @@ import copy
 import importlib.resources
 import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,7 +50,15 @@ DEFAULTS: dict[str, Any] = {
         "allow_remediation_commits": False,
         "comment_on_failure": False,
     },
-    "cla": {"enabled": False},
+    "cla": {
+        "enabled": False,
+        "document_url": "",
+        "version": "v1",
+        "sign_phrase": "I have read the CLA Document and I hereby sign the CLA",
+        "allowlist": ["*[bot]"],
+        "check_co_authors": False,
+        "scope": "organization",
+    },
     "good_first_issue": {
         "enabled": True,
         "labels": {"good_first_issue": "good first issue", "help_wanted": "help wanted"},
@@ -60,6 +69,14 @@ DEFAULTS: dict[str, Any] = {
 
 SCHEMA: dict[str, Any] = json.loads(importlib.resources.files("bot").joinpath("config-schema.json").read_text())
 _validator = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def matches(value: str, pattern: str) -> bool:
+    """Whether ``value`` matches a config pattern: ``*`` and ``?`` are wildcards and everything
+    else is literal, letter case aside (so ``*[bot]`` means logins ending in ``[bot]``, not a
+    character class as in fnmatch)."""
+    regex = re.escape(pattern.lower()).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(regex, value.lower()) is not None
 
 
 class ConfigError(ValueError):

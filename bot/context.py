@@ -11,11 +11,13 @@ from typing import Any
 from gidgethub import sansio
 from gidgethub.abc import GitHubAPI
 
+from .checks import set_check_run
 from .comments import Outcome, upsert_comment
 from .config import ConfigLoader, RepoConfig
 from .inbox import Inbox
 from .lookups import CommunityFiles, Lookups
 from .render import Renderer
+from .signatures import SignatureBook
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ class Services:
     # ``replay --config FILE`` puts a fixed config here instead of reading the repository's.
     fixed_config: RepoConfig | None = None
     lookups: Lookups = dataclasses.field(default_factory=Lookups)
+    signatures: SignatureBook | None = None
 
 
 def is_bot(user: Any) -> bool:
@@ -99,9 +102,10 @@ class EventContext:
         return self._services.renderer.render(template, variables, override=override)
 
     async def comment(
-        self, number: int, kind: str, template: str, /, *, wording: str | None = None, **variables: Any
+        self, number: int, kind: str, template: str, /, *, wording: str | None = None, create: bool = True, **variables: Any
     ) -> Outcome | None:
-        """Post or update the bot's one comment of ``kind`` on issue or PR ``number``.
+        """Post or update the bot's one comment of ``kind`` on issue or PR ``number`` (with
+        ``create=False``, only update it where there is one).
 
         Never in answer to a bot: two bots answering each other would never stop.
         """
@@ -109,8 +113,15 @@ class EventContext:
             log.info("no comment in answer to a bot", extra={"fields": {"kind": kind, "sender": self.sender.get("login")}})
             return None
         body = await self.render(template, wording=wording, **variables)
-        outcome, _ = await upsert_comment(
-            self.gh, owner=self.owner, repo=self.repo, number=number, kind=kind, body=body, bot_login=await self.bot_login()
+        outcome = await upsert_comment(
+            self.gh,
+            owner=self.owner,
+            repo=self.repo,
+            number=number,
+            kind=kind,
+            body=body,
+            bot_login=await self.bot_login(),
+            create=create,
         )
         log.info("comment %s", outcome, extra={"fields": {"kind": kind, "number": number}})
         return outcome
@@ -118,6 +129,33 @@ class EventContext:
     async def role(self, login: str) -> str:
         """The person's role on this repository (``bot.lookups.ROLES``), asked of GitHub, cached."""
         return await self._services.lookups.role(self.gh, self.owner, self.repo, login)
+
+    async def set_check_run(
+        self, pull: dict[str, Any], name: str, conclusion: str, title: str, summary: str, *, actions: list[dict[str, str]] | None = None
+    ) -> None:
+        """Complete the pull request's check run ``name`` on its head commit (one per head)."""
+        await set_check_run(
+            self.gh,
+            owner=self.owner,
+            repo=self.repo,
+            name=name,
+            head_sha=pull["head"]["sha"],
+            app_slug=await self.bot_slug(),
+            external_id=str(pull["number"]),  # a re-run finds its pull request by it
+            conclusion=conclusion,
+            title=title,
+            summary=summary,
+            actions=actions,
+        )
+
+    @property
+    def signatures(self) -> SignatureBook:
+        if self._services.signatures is None:
+            raise LookupError("no signature book: CLA signatures cannot be read or kept here")
+        return self._services.signatures
+
+    async def is_team_member(self, org: str, team: str, login: str) -> bool:
+        return await self._services.lookups.is_team_member(self.gh, org, team, login)
 
     async def is_org_member(self, login: str) -> bool:
         """Whether the person belongs to the organisation owning this repository."""

@@ -149,7 +149,10 @@ class Inbox:
         self._writes: asyncio.Queue[_Write] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
-    async def open(self) -> None:
+    async def open(self, *, take_back_unfinished: bool = True) -> None:
+        """Connect, and create the tables. On SQLite, the process that serves owns the inbox, and
+        takes back what it held when it stopped; a command reading the database beside a
+        running server passes ``take_back_unfinished=False``."""
         if self.is_sqlite:
             # One connection in one thread: SQLite has one writer at a time anyway, and a
             # second connection would only meet "database is locked".
@@ -161,7 +164,7 @@ class Inbox:
         else:
             self._async_engine = create_async_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
         await self.transaction(metadata.create_all)
-        if self.is_sqlite:
+        if self.is_sqlite and take_back_unfinished:
             # One process owns a SQLite inbox: whatever it held when it stopped is its own
             # unfinished work, to be done again now.
             await self._execute(

@@ -40,7 +40,7 @@ class Lookups:
         # Ten minutes: someone just given write access is still greeted for that long, at worst.
         self._roles: cachetools.TTLCache[tuple[str, str, str], str] = cachetools.TTLCache(maxsize, permission_ttl)
         self._profiles: cachetools.TTLCache[tuple[str, str], CommunityFiles] = cachetools.TTLCache(maxsize, profile_ttl)
-        self._members: cachetools.TTLCache[tuple[str, str], bool] = cachetools.TTLCache(maxsize, permission_ttl)
+        self._members: cachetools.TTLCache[tuple[str, ...], bool] = cachetools.TTLCache(maxsize, permission_ttl)
 
     async def role(self, gh: GitHubAPI, owner: str, repo: str, login: str) -> str:
         """The person's role on the repository: one of ``ROLES``."""
@@ -74,6 +74,23 @@ class Lookups:
                 member = False
             except gidgethub.RedirectionException:
                 member = False  # 302: GitHub will not say to this requester
+            self._members[key] = member
+        return member
+
+    async def is_team_member(self, gh: GitHubAPI, org: str, team: str, login: str) -> bool:
+        """Whether the person is an active member of the organisation's team."""
+        key = (org.lower(), team.lower(), login.lower())
+        member = self._members.get(key)
+        if member is None:
+            try:
+                answer = await gh.getitem(
+                    "/orgs/{org}/teams/{team_slug}/memberships/{username}", {"org": org, "team_slug": team, "username": login}
+                )
+            except gidgethub.BadRequest as exc:
+                if exc.status_code != 404:  # 404: not in the team, or no such team
+                    raise
+                answer = {}
+            member = isinstance(answer, dict) and answer.get("state") == "active"
             self._members[key] = member
         return member
 

@@ -9,7 +9,6 @@ check run ends with a conclusion and says what to do.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import logging
 import re
 from collections.abc import Iterable
@@ -19,9 +18,9 @@ import gidgethub
 from gidgethub import sansio
 from gidgethub.routing import Router
 
-from bot.checks import is_own_run, rerequested_pull_request, set_check_run
+from bot.checks import is_own_run, rerequested_pull_request
 from bot.commits import CO_AUTHOR, NOREPLY, Commit, Person, is_assistant, known_accounts, pull_request_commits, trailer_pattern, trailers
-from bot.config import RepoConfig
+from bot.config import RepoConfig, matches
 from bot.context import EventContext
 from bot.dispatch import accepts_bots
 from bot.lookups import at_least
@@ -91,8 +90,8 @@ def same_person(email: str, person: Person, accounts: dict[str, int]) -> bool:
 
 
 def skipped_author(author: Person, skip_authors: Iterable[str]) -> bool:
-    names = [value.lower() for value in (author.login, author.email, author.name) if value]
-    return any(fnmatch.fnmatchcase(value, pattern.lower()) for pattern in skip_authors for value in names)
+    names = [value for value in (author.login, author.email, author.name) if value]
+    return any(matches(value, pattern) for pattern in skip_authors for value in names)
 
 
 def check_commits(commits: list[Commit], options: Options, *, members: Iterable[str] = ()) -> list[Verdict]:
@@ -230,8 +229,8 @@ async def run_check(ctx: EventContext, pull: dict[str, Any]) -> None:
     except gidgethub.GitHubException as exc:
         # Never a check left waiting: say why, and let anyone re-run it.
         log.error("DCO could not be checked: %r", exc)
-        reason = await ctx.render("dco_error.md", reason=str(exc) or type(exc).__name__)
-        await write_check_run(ctx, pull, "neutral", "The DCO could not be checked", reason)
+        reason = await ctx.render("check_error.md", check=CHECK_NAME, reason=str(exc) or type(exc).__name__)
+        await ctx.set_check_run(pull, CHECK_NAME, "neutral", "The DCO could not be checked", reason)
         return
     failing = [v for v in verdicts if not v.ok]
     variables = {
@@ -241,11 +240,11 @@ async def run_check(ctx: EventContext, pull: dict[str, Any]) -> None:
     }
     if not failing:
         summary = await ctx.render("dco_success.md", **variables)
-        await write_check_run(ctx, pull, "success", f"All {len(verdicts)} commits signed off", summary)
+        await ctx.set_check_run(pull, CHECK_NAME, "success", f"All {len(verdicts)} commits signed off", summary)
         return
     summary = await ctx.render("dco_failure.md", **variables)
     title = f"{len(failing)} of {len(verdicts)} commits not signed off"
-    await write_check_run(ctx, pull, "action_required", title, summary, actions=[OVERRIDE_ACTION])
+    await ctx.set_check_run(pull, CHECK_NAME, "action_required", title, summary, actions=[OVERRIDE_ACTION])
     if config.section("dco").get("comment_on_failure"):
         await ctx.comment(pull["number"], "dco", "dco_failure.md", **variables)
 
@@ -256,21 +255,3 @@ async def organisation_members(ctx: EventContext, config: RepoConfig, commits: l
         return []
     logins = sorted({c.author.login for c in commits if c.author.login and not c.author.is_bot})
     return [login for login in logins if await ctx.is_org_member(login)]
-
-
-async def write_check_run(
-    ctx: EventContext, pull: dict[str, Any], conclusion: str, title: str, summary: str, *, actions: list[dict[str, str]] | None = None
-) -> None:
-    await set_check_run(
-        ctx.gh,
-        owner=ctx.owner,
-        repo=ctx.repo,
-        name=CHECK_NAME,
-        head_sha=pull["head"]["sha"],
-        app_slug=await ctx.bot_slug(),
-        external_id=str(pull["number"]),  # a re-run finds its pull request by it
-        conclusion=conclusion,
-        title=title,
-        summary=summary,
-        actions=actions,
-    )

@@ -25,13 +25,20 @@ async def upsert(gh, body, kind="welcome"):
 
 
 async def test_created_then_unchanged_then_updated(fake_github, gh):
-    assert (await upsert(gh, "Hello"))[0] == "created"
-    assert (await upsert(gh, "Hello"))[0] == "unchanged"
-    assert (await upsert(gh, "Hello again"))[0] == "updated"
+    assert await upsert(gh, "Hello") == "created"
+    assert await upsert(gh, "Hello") == "unchanged"
+    assert await upsert(gh, "Hello again") == "updated"
     comments = fake_github.comments("octo", "hello", 1)
     assert len(comments) == 1
     assert comments[0]["body"].startswith("Hello again")
     assert "<!-- community-bot:welcome -->" in comments[0]["body"]
+
+
+async def test_only_updated_when_asked_not_to_create(fake_github, gh):
+    assert await upsert_comment(gh, owner="octo", repo="hello", number=1, kind="cla", body="All signed", bot_login=BOT_LOGIN, create=False) is None
+    assert fake_github.comments("octo", "hello", 1) == []
+    await upsert(gh, "Please sign", kind="cla")
+    assert await upsert_comment(gh, owner="octo", repo="hello", number=1, kind="cla", body="All signed", bot_login=BOT_LOGIN, create=False) == "updated"
 
 
 async def test_kinds_are_separate(fake_github, gh):
@@ -42,7 +49,7 @@ async def test_kinds_are_separate(fake_github, gh):
 
 async def test_a_marker_in_someone_elses_comment_is_not_ours(fake_github, gh):
     fake_github.add_comment("octo", "hello", 1, "copied <!-- community-bot:welcome -->", login="mallory")
-    assert (await upsert(gh, "Hello"))[0] == "created"
+    assert await upsert(gh, "Hello") == "created"
     assert fake_github.comments("octo", "hello", 1)[0]["body"].startswith("copied")
 
 
@@ -51,7 +58,7 @@ async def test_finds_its_comment_past_the_first_page(fake_github, gh):
     for n in range(150):
         fake_github.add_comment("octo", "hello", 1, f"comment {n}")
     # The bot's comment is first here; push it past the first page by listing order.
-    assert (await upsert(gh, "Hello"))[0] == "unchanged"
+    assert await upsert(gh, "Hello") == "unchanged"
     assert len(fake_github.comments("octo", "hello", 1)) == 151
 
 

@@ -7,7 +7,7 @@ import logging
 import aiohttp
 import pytest
 
-from bot.config import CONFIG_PATH, DEFAULTS, ConfigError, ConfigLoader, parse, parse_extends
+from bot.config import CONFIG_PATH, DEFAULTS, ConfigError, ConfigLoader, matches, parse, parse_extends
 from bot.github import GitHubApp
 from tests.fakes import example
 
@@ -151,3 +151,11 @@ def test_empty_file_is_an_empty_config():
     assert parse("") == {}
     with pytest.raises(ConfigError):
         parse("_extends: 5\n")
+
+
+@pytest.mark.parametrize(
+    ("value", "pattern", "matched"),
+    [("dependabot[bot]", "*[bot]", True), ("robot", "*[bot]", False), ("Mona", "mon?", True), ("a.b", "a?b", True), ("axb", "a.b", False)],
+)
+def test_config_patterns_know_only_two_wildcards(value, pattern, matched):
+    assert matches(value, pattern) is matched

@@ -189,6 +189,21 @@ async def test_sqlite_restart_takes_back_unfinished_work(tmp_path):
         await restarted.close()
 
 
+async def test_a_command_beside_a_running_sqlite_server_leaves_its_work_alone(tmp_path):
+    url = f"sqlite:///{tmp_path / 'serving.db'}"
+    server = Inbox(url, owner="server", lease_seconds=3600)
+    await server.open()
+    await server.record(delivery(1))
+    await server.claim(1)
+    command = Inbox(url, owner="cla-export")
+    await command.open(take_back_unfinished=False)
+    try:
+        assert await command.count_by_state() == {"processing": 1}
+    finally:
+        await command.close()
+        await server.close()
+
+
 async def test_unreachable_database_raises_inbox_unavailable():
     from bot.inbox import InboxUnavailable
 

@@ -1,0 +1,243 @@
+"""CLA: every contributor to a pull request has signed the Contributor License Agreement.
+
+A contributor signs once, by commenting the sign phrase; the signature is kept by GitHub user
+id (a renamed login stays signed) for the organisation or the repository, per version of the
+agreement. Every pull request gets a ``CLA`` check run, and one comment, edited in place,
+saying who still has to sign and how.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import gidgethub
+from gidgethub import sansio
+from gidgethub.routing import Router
+
+from bot.checks import rerequested_pull_request
+from bot.commits import CO_AUTHOR, NOREPLY, Commit, is_assistant, known_accounts, pull_request_commits, trailers
+from bot.config import RepoConfig, matches
+from bot.context import EventContext
+from bot.dispatch import accepts_bots
+from bot.signatures import Signature
+
+log = logging.getLogger(__name__)
+router = Router()
+
+CHECK_NAME = "CLA"
+RECHECK = "recheck"
+
+
+@dataclasses.dataclass(frozen=True)
+class Contributor:
+    """A commit author or co-author: a GitHub account, or only a name and email."""
+
+    name: str
+    email: str
+    login: str | None = None
+    user_id: int | None = None
+
+    @property
+    def linked(self) -> bool:
+        return self.user_id is not None
+
+    def describe(self) -> str:
+        return self.login or f"{self.name} <{self.email}>"
+
+
+# Decisions ------------------------------------------------------------------------------
+
+
+def contributors(commits: list[Commit], *, co_authors: bool) -> list[Contributor]:
+    """Each distinct person who wrote these commits, by account where GitHub links one; with
+    ``co_authors``, those of ``Co-authored-by:`` trailers too, matched to accounts by email.
+    Tools credited as co-authors are no one to sign."""
+    accounts = known_accounts(commits)
+    logins = {c.author.user_id: c.author.login for c in commits if c.author.user_id is not None}
+    people: dict[Any, Contributor] = {}
+
+    def add(person: Contributor) -> None:
+        key = person.user_id if person.linked else person.email.strip().lower()
+        people.setdefault(key, person)
+
+    for commit in commits:
+        author = commit.author
+        add(Contributor(author.name, author.email, author.login, author.user_id))
+        for name, email in trailers(CO_AUTHOR, commit.message) if co_authors else []:
+            if not is_assistant(name, email):
+                add(co_author(name, email, accounts, logins))
+    return list(people.values())
+
+
+def co_author(name: str, email: str, accounts: dict[str, int], logins: dict[int, str | None]) -> Contributor:
+    """A co-author, linked to a GitHub account by a noreply address or by an email GitHub linked
+    to an account elsewhere in the pull request."""
+    noreply = NOREPLY.match(email.strip())
+    if noreply and noreply.group("id"):
+        return Contributor(name, email, noreply.group("login"), int(noreply.group("id")))
+    user_id = accounts.get(email.strip().lower())
+    if user_id is not None:
+        return Contributor(name, email, logins.get(user_id), user_id)
+    return Contributor(name, email)
+
+
+def allowlisted(person: Contributor, patterns: Iterable[str]) -> bool:
+    """Whether a login (or, for a commit with no account, its email) matches a pattern such as
+    ``*[bot]``; team entries (``org/team``) are asked of GitHub apart."""
+    values = [person.login] if person.login else [person.email]
+    return any(matches(value, pattern) for pattern in patterns if "/" not in pattern for value in values)
+
+
+def is_sign_phrase(body: str, phrase: str) -> bool:
+    return body.strip().casefold() == phrase.strip().casefold()
+
+
+def scope(section: dict[str, Any], owner: str, repo: str) -> str:
+    """Where one signature counts: the whole organisation (the default) or this repository."""
+    if section.get("scope") == "repository":
+        return f"repo:{owner}/{repo}".lower()
+    return f"org:{owner}".lower()
+
+
+# Events ------------------------------------------------------------------------------------
+
+
+@router.register("pull_request", action="opened")
+@router.register("pull_request", action="reopened")
+@router.register("pull_request", action="synchronize")
+@accepts_bots  # a bot's pull request still needs its check to merge
+async def pull_request_changed(event: sansio.Event, ctx: EventContext) -> None:
+    await check_pull_request(ctx, event.data["pull_request"])
+
+
+@router.register("check_run", action="rerequested")
+@router.register("check_suite", action="rerequested")
+@accepts_bots
+async def rerequested(event: sansio.Event, ctx: EventContext) -> None:
+    pull = await rerequested_pull_request(
+        ctx.gh, owner=ctx.owner, repo=ctx.repo, event=event, name=CHECK_NAME, app_slug=await ctx.bot_slug()
+    )
+    if pull is not None:
+        await check_pull_request(ctx, pull)
+
+
+@router.register("issue_comment", action="created")
+async def comment_created(event: sansio.Event, ctx: EventContext) -> None:
+    issue, comment = event.data["issue"], event.data["comment"]
+    if "pull_request" not in issue:
+        return
+    config = await ctx.config()
+    if not config.enabled("cla"):
+        return
+    section = config.section("cla")
+    if is_sign_phrase(comment.get("body") or "", section["sign_phrase"]):
+        await record_signature(ctx, config, issue["number"], comment)
+    elif (comment.get("body") or "").strip().casefold() == RECHECK:
+        await check_pull_request(ctx, await pull_request(ctx, issue["number"]))
+
+
+# Acting -------------------------------------------------------------------------------------
+
+
+async def record_signature(ctx: EventContext, config: RepoConfig, number: int, comment: dict[str, Any]) -> None:
+    section = config.section("cla")
+    signer = comment["user"]
+    signature = Signature(
+        user_id=signer["id"],
+        login=signer["login"],
+        version=str(section["version"]),
+        scope=scope(section, ctx.owner, ctx.repo),
+        signed_at=_epoch(comment.get("created_at")),
+        repository=ctx.full_name,
+        comment_url=comment.get("html_url"),
+    )
+    if await ctx.signatures.sign(signature):
+        log.info("CLA signed", extra={"fields": {"signer": signer["login"], "version": signature.version}})
+    pull = await pull_request(ctx, number)
+    commits = await pull_request_commits(ctx.gh, ctx.owner, ctx.repo, pull)
+    people = contributors(commits, co_authors=bool(section.get("check_co_authors")))
+    if signer["id"] not in {person.user_id for person in people}:
+        # Signed all the same, and acknowledged; this pull request does not wait for them.
+        await ctx.gh.post(
+            "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+            {"owner": ctx.owner, "repo": ctx.repo, "comment_id": comment["id"]},
+            data={"content": "+1"},
+        )
+        return
+    await check_pull_request(ctx, pull, commits=commits)
+    # Their other open pull requests here were waiting for this signature too.
+    found = await ctx.gh.getitem(
+        "/search/issues{?q,per_page}",
+        {"q": f"repo:{ctx.full_name} is:pr is:open author:{signer['login']}", "per_page": 100},
+    )
+    for item in found.get("items", []):
+        if item["number"] != number:
+            await check_pull_request(ctx, await pull_request(ctx, item["number"]))
+
+
+async def check_pull_request(ctx: EventContext, pull: dict[str, Any], *, commits: list[Commit] | None = None) -> None:
+    config = await ctx.config()
+    if not config.enabled("cla") or pull.get("state") != "open":
+        return  # a closed pull request's comment stays as it was: the record of what was signed
+    section = config.section("cla")
+    try:
+        if commits is None:
+            commits = await pull_request_commits(ctx.gh, ctx.owner, ctx.repo, pull)
+        people = contributors(commits, co_authors=bool(section.get("check_co_authors")))
+        waiting = await not_signed(ctx, section, people)
+    except gidgethub.GitHubException as exc:
+        log.error("CLA could not be checked: %r", exc)
+        reason = await ctx.render("check_error.md", check=CHECK_NAME, reason=str(exc) or type(exc).__name__)
+        await ctx.set_check_run(pull, CHECK_NAME, "neutral", "The CLA could not be checked", reason)
+        return
+    variables = {
+        "unsigned": [person for person in waiting if person.linked],
+        "unlinked": [person for person in waiting if not person.linked],
+        "document_url": section.get("document_url") or "",
+        "phrase": section["sign_phrase"],
+        "version": str(section["version"]),
+    }
+    if waiting:
+        summary = await ctx.render("cla_request.md", **variables)
+        title = f"{len(waiting)} of {len(people)} contributors have not signed the CLA"
+        await ctx.set_check_run(pull, CHECK_NAME, "action_required", title, summary)
+        await ctx.comment(pull["number"], "cla", "cla_request.md", **variables)
+    else:
+        await ctx.set_check_run(pull, CHECK_NAME, "success", "Every contributor has signed the CLA", await ctx.render("cla_signed.md", **variables))
+        # An earlier request is brought up to date; none is posted where none was needed.
+        await ctx.comment(pull["number"], "cla", "cla_signed.md", create=False, **variables)
+
+
+async def not_signed(ctx: EventContext, section: dict[str, Any], people: list[Contributor]) -> list[Contributor]:
+    """Those who must still sign: neither signed this version, nor allowlisted, nor in an
+    allowlisted team."""
+    patterns = section.get("allowlist") or []
+    candidates = [person for person in people if not allowlisted(person, patterns)]
+    linked = [person.user_id for person in candidates if person.user_id is not None]
+    signed = await ctx.signatures.signed(linked, version=str(section["version"]), scope=scope(section, ctx.owner, ctx.repo))
+    waiting = [person for person in candidates if person.user_id not in signed]
+    teams = [pattern.split("/", 1) for pattern in patterns if "/" in pattern]
+    return [person for person in waiting if not await in_team(ctx, person, teams)]
+
+
+async def in_team(ctx: EventContext, person: Contributor, teams: list[list[str]]) -> bool:
+    if not person.login:
+        return False
+    for org, team in teams:
+        if await ctx.is_team_member(org.lstrip("@"), team, person.login):
+            return True
+    return False
+
+
+async def pull_request(ctx: EventContext, number: int) -> dict[str, Any]:
+    return await ctx.gh.getitem("/repos/{owner}/{repo}/pulls/{pull_number}", {"owner": ctx.owner, "repo": ctx.repo, "pull_number": number})
+
+
+def _epoch(timestamp: str | None) -> float:
+    if not timestamp:
+        return datetime.datetime.now(datetime.UTC).timestamp()
+    return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
