@@ -5,11 +5,12 @@ exception)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from gidgethub import routing, sansio
 
+from .checks import rerequested_pull_request
 from .context import EventContext, Services, is_bot
 from .metrics import Metrics
 
@@ -22,6 +23,37 @@ def accepts_bots(handler: Handler) -> Handler:
     """Let events sent by other bots reach this handler (a check must finish on a Dependabot PR)."""
     handler.accepts_bots = True  # type: ignore[attr-defined]
     return handler
+
+
+PullRequestCheck = Callable[[EventContext, dict[str, Any]], Awaitable[None]]
+
+
+def pull_request_check(router: routing.Router, name: str, actions: Iterable[str]) -> Callable[[PullRequestCheck], PullRequestCheck]:
+    """Make ``check(ctx, pull)`` the pull request check ``name``: run on these ``pull_request``
+    actions, and again when someone re-runs its check run or suite. Bots' pull requests get
+    it too: a required check that never reports would block their merge for ever."""
+
+    def register(check: PullRequestCheck) -> PullRequestCheck:
+        async def on_pull_request(event: sansio.Event, ctx: EventContext) -> None:
+            await check(ctx, event.data["pull_request"])
+
+        async def on_rerun(event: sansio.Event, ctx: EventContext) -> None:
+            app_slug = await ctx.bot_slug()
+            pull = await rerequested_pull_request(ctx.gh, owner=ctx.owner, repo=ctx.repo, event=event, name=name, app_slug=app_slug)
+            if pull is not None:
+                await check(ctx, pull)
+
+        for handler in (on_pull_request, on_rerun):
+            handler.__module__ = check.__module__  # named after the check in logs and metrics
+            handler.__qualname__ = f"{check.__qualname__}.{handler.__name__}"
+            accepts_bots(handler)
+        for action in actions:
+            router.add(on_pull_request, "pull_request", action=action)
+        router.add(on_rerun, "check_run", action="rerequested")
+        router.add(on_rerun, "check_suite", action="rerequested")
+        return check
+
+    return register
 
 
 def handler_name(handler: Handler) -> str:

@@ -18,11 +18,10 @@ import gidgethub
 from gidgethub import sansio
 from gidgethub.routing import Router
 
-from bot.checks import rerequested_pull_request
 from bot.commits import CO_AUTHOR, NOREPLY, Commit, is_assistant, known_accounts, pull_request_commits, trailers
 from bot.config import RepoConfig, matches
 from bot.context import EventContext
-from bot.dispatch import accepts_bots
+from bot.dispatch import pull_request_check
 from bot.signatures import Signature
 
 log = logging.getLogger(__name__)
@@ -106,25 +105,6 @@ def scope(section: dict[str, Any], owner: str, repo: str) -> str:
 # Events ------------------------------------------------------------------------------------
 
 
-@router.register("pull_request", action="opened")
-@router.register("pull_request", action="reopened")
-@router.register("pull_request", action="synchronize")
-@accepts_bots  # a bot's pull request still needs its check to merge
-async def pull_request_changed(event: sansio.Event, ctx: EventContext) -> None:
-    await check_pull_request(ctx, event.data["pull_request"])
-
-
-@router.register("check_run", action="rerequested")
-@router.register("check_suite", action="rerequested")
-@accepts_bots
-async def rerequested(event: sansio.Event, ctx: EventContext) -> None:
-    pull = await rerequested_pull_request(
-        ctx.gh, owner=ctx.owner, repo=ctx.repo, event=event, name=CHECK_NAME, app_slug=await ctx.bot_slug()
-    )
-    if pull is not None:
-        await check_pull_request(ctx, pull)
-
-
 @router.register("issue_comment", action="created")
 async def comment_created(event: sansio.Event, ctx: EventContext) -> None:
     issue, comment = event.data["issue"], event.data["comment"]
@@ -179,6 +159,7 @@ async def record_signature(ctx: EventContext, config: RepoConfig, number: int, c
             await check_pull_request(ctx, await pull_request(ctx, item["number"]))
 
 
+@pull_request_check(router, CHECK_NAME, actions=("opened", "reopened", "synchronize"))
 async def check_pull_request(ctx: EventContext, pull: dict[str, Any], *, commits: list[Commit] | None = None) -> None:
     config = await ctx.config()
     if not config.enabled("cla") or pull.get("state") != "open":

@@ -18,11 +18,11 @@ import gidgethub
 from gidgethub import sansio
 from gidgethub.routing import Router
 
-from bot.checks import is_own_run, rerequested_pull_request
+from bot.checks import is_own_run
 from bot.commits import CO_AUTHOR, NOREPLY, Commit, Person, is_assistant, known_accounts, pull_request_commits, trailer_pattern, trailers
 from bot.config import RepoConfig, matches
 from bot.context import EventContext
-from bot.dispatch import accepts_bots
+from bot.dispatch import pull_request_check
 from bot.lookups import at_least
 
 log = logging.getLogger(__name__)
@@ -170,26 +170,6 @@ def rebase_command(verdicts: list[Verdict], base_sha: str) -> str:
 # Events ------------------------------------------------------------------------------------
 
 
-@router.register("pull_request", action="opened")
-@router.register("pull_request", action="reopened")
-@router.register("pull_request", action="synchronize")
-@router.register("pull_request", action="ready_for_review")
-@accepts_bots  # a Dependabot pull request must get its check, or it can never merge
-async def pull_request_changed(event: sansio.Event, ctx: EventContext) -> None:
-    await run_check(ctx, event.data["pull_request"])
-
-
-@router.register("check_run", action="rerequested")
-@router.register("check_suite", action="rerequested")
-@accepts_bots
-async def rerequested(event: sansio.Event, ctx: EventContext) -> None:
-    pull = await rerequested_pull_request(
-        ctx.gh, owner=ctx.owner, repo=ctx.repo, event=event, name=CHECK_NAME, app_slug=await ctx.bot_slug()
-    )
-    if pull is not None:
-        await run_check(ctx, pull)
-
-
 @router.register("check_run", action="requested_action")
 async def check_run_action(event: sansio.Event, ctx: EventContext) -> None:
     check_run = event.data["check_run"]
@@ -218,6 +198,7 @@ async def check_run_action(event: sansio.Event, ctx: EventContext) -> None:
 # Acting -------------------------------------------------------------------------------------
 
 
+@pull_request_check(router, CHECK_NAME, actions=("opened", "reopened", "synchronize", "ready_for_review"))
 async def run_check(ctx: EventContext, pull: dict[str, Any]) -> None:
     config = await ctx.config()
     if not config.enabled("dco"):
