@@ -62,7 +62,9 @@ DEFAULTS: dict[str, Any] = {
     "good_first_issue": {
         "enabled": True,
         "labels": {"good_first_issue": "good first issue", "help_wanted": "help wanted"},
-        "suggest": {"enabled": False},
+        "max_claims_per_person": 1,
+        "claim_expiry_days": 14,
+        "suggest": {"enabled": False, "mode": "suggest", "keywords": [], "patterns": [], "labels": [], "max_body_length": 4000},
     },
     "conduct": {"enabled": True, "link_in_welcome": True, "remind_heated_threads": False},
 }
