@@ -269,7 +269,7 @@ class GitHubApp:
 
     async def _fetch_token(self, installation_id: int) -> str:
         answer = await self.app_client.post(f"/app/installations/{installation_id}/access_tokens", data=b"")
-        expires_at = datetime.datetime.fromisoformat(answer["expires_at"].replace("Z", "+00:00")).timestamp()
+        expires_at = github_time(answer["expires_at"])
         self._tokens[installation_id] = (answer["token"], expires_at)
         log.info("installation token issued", extra={"fields": {"installation": installation_id}})
         return answer["token"]
@@ -285,6 +285,11 @@ class GitHubApp:
 
     async def _fetch_slug(self) -> str:
         return (await self.app_client.getitem("/app"))["slug"]
+
+
+def github_time(timestamp: str) -> float:
+    """Epoch seconds of one of GitHub's ISO 8601 times (``2026-11-25T22:01:58Z``)."""
+    return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
 class ConditionalCache(cachetools.LRUCache[str, Any]):

@@ -9,8 +9,8 @@ saying who still has to sign and how.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,10 +18,19 @@ import gidgethub
 from gidgethub import sansio
 from gidgethub.routing import Router
 
-from bot.commits import CO_AUTHOR, NOREPLY, Commit, is_assistant, known_accounts, pull_request_commits, trailers
+from bot.commits import (
+    CO_AUTHOR,
+    NOREPLY,
+    Commit,
+    is_assistant,
+    known_accounts,
+    pull_request_commits,
+    trailers,
+)
 from bot.config import RepoConfig, matches
 from bot.context import EventContext
 from bot.dispatch import pull_request_check
+from bot.github import github_time
 from bot.signatures import Signature
 
 log = logging.getLogger(__name__)
@@ -131,7 +140,7 @@ async def record_signature(ctx: EventContext, config: RepoConfig, number: int, c
         login=signer["login"],
         version=str(section["version"]),
         scope=scope(section, ctx.owner, ctx.repo),
-        signed_at=_epoch(comment.get("created_at")),
+        signed_at=github_time(comment["created_at"]) if comment.get("created_at") else time.time(),
         repository=ctx.full_name,
         comment_url=comment.get("html_url"),
     )
@@ -216,9 +225,3 @@ async def in_team(ctx: EventContext, person: Contributor, teams: list[list[str]]
 
 async def pull_request(ctx: EventContext, number: int) -> dict[str, Any]:
     return await ctx.gh.getitem("/repos/{owner}/{repo}/pulls/{pull_number}", {"owner": ctx.owner, "repo": ctx.repo, "pull_number": number})
-
-
-def _epoch(timestamp: str | None) -> float:
-    if not timestamp:
-        return datetime.datetime.now(datetime.UTC).timestamp()
-    return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()

@@ -19,7 +19,17 @@ from gidgethub import sansio
 from gidgethub.routing import Router
 
 from bot.checks import is_own_run
-from bot.commits import CO_AUTHOR, NOREPLY, Commit, Person, is_assistant, known_accounts, pull_request_commits, trailer_pattern, trailers
+from bot.commits import (
+    CO_AUTHOR,
+    NOREPLY,
+    Commit,
+    Person,
+    is_assistant,
+    known_accounts,
+    pull_request_commits,
+    trailer_pattern,
+    trailers,
+)
 from bot.config import RepoConfig, matches
 from bot.context import EventContext
 from bot.dispatch import pull_request_check

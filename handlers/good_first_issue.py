@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
+import cachetools
 import gidgethub
 from gidgethub import sansio
 from gidgethub.routing import Router
@@ -19,10 +21,17 @@ from gidgethub.routing import Router
 from bot.commands import commands
 from bot.config import RepoConfig
 from bot.context import EventContext, is_bot
+from bot.github import github_time
 from bot.lookups import at_least
+from bot.render import marker
 
 log = logging.getLogger(__name__)
 router = Router()
+
+CLAIM_KIND = "good-first-issue-claim"
+# Stale claims are looked for on a repository's events, at most this often: no polling.
+SWEEP_SECONDS = 3600
+_swept: cachetools.TTLCache[str, bool] = cachetools.TTLCache(maxsize=10_000, ttl=SWEEP_SECONDS)
 
 LABEL_COMMANDS = {"good-first-issue", "remove-good-first-issue", "help"}
 CLAIM_COMMANDS = {"assign", "claim", "unassign"}
@@ -80,6 +89,20 @@ def claim_refusal(issue: dict[str, Any], login: str, held: int, limit: int, gfi_
     return None
 
 
+def last_claim_activity(comments: list[dict[str, Any]], assignees: list[str], bot_login: str) -> float | None:
+    """When the claim was last made or spoken for: the bot's claim note, or a comment by an
+    assignee, whichever is latest; None where the bot made no claim note (a maintainer
+    assigned someone by hand, and the bot leaves that alone)."""
+    claimed = [
+        github_time(c["updated_at"]) for c in comments if (c.get("user") or {}).get("login") == bot_login and marker(CLAIM_KIND) in (c.get("body") or "")
+    ]
+    if not claimed:
+        return None
+    people = {login.lower() for login in assignees}
+    spoken = [github_time(c["created_at"]) for c in comments if (c.get("user") or {}).get("login", "").lower() in people]
+    return max(claimed + spoken)
+
+
 # Events ------------------------------------------------------------------------------------
 
 
@@ -88,12 +111,11 @@ async def comment_created(event: sansio.Event, ctx: EventContext) -> None:
     issue, comment = event.data["issue"], event.data["comment"]
     if "pull_request" in issue:  # commands are for issues
         return
-    found = commands(comment.get("body") or "", known=LABEL_COMMANDS | CLAIM_COMMANDS)
-    if not found:
-        return
     config = await ctx.config()
     if not config.enabled("good_first_issue"):
         return
+    await release_stale_claims(ctx, config)
+    found = commands(comment.get("body") or "", known=LABEL_COMMANDS | CLAIM_COMMANDS)
     login = comment["user"]["login"]
     for command in found:
         if command.name in LABEL_COMMANDS:
@@ -157,17 +179,19 @@ async def claim_command(ctx: EventContext, config: RepoConfig, issue: dict[str, 
         if login.lower() not in [a.get("login", "").lower() for a in issue.get("assignees") or []]:
             return False
         await ctx.gh.delete("/repos/{owner}/{repo}/issues/{issue_number}/assignees", where, data={"assignees": [login]})
-        await ctx.comment(number, "good-first-issue-claim", "good_first_issue_claim.md", outcome="released", claimant=login, limit=0)
+        await ctx.comment(number, CLAIM_KIND, "good_first_issue_claim.md", outcome="released", claimant=login, limit=0)
         return True
     section = config.section("good_first_issue")
     limit = int(section.get("max_claims_per_person", 1))
     gfi_label = label_names(config)["good_first_issue"]
     held = await claims_held(ctx, login, gfi_label)
     refusal = claim_refusal(issue, login, held, limit, gfi_label)
-    if refusal is None:
-        await ctx.gh.post("/repos/{owner}/{repo}/issues/{issue_number}/assignees", where, data={"assignees": [login]})
-    await ctx.comment(number, "good-first-issue-claim", "good_first_issue_claim.md", outcome=refusal or "assigned", claimant=login, limit=limit)
-    return refusal is None
+    if refusal is not None:
+        await ctx.comment(number, "good-first-issue-refused", "good_first_issue_claim.md", outcome=refusal, claimant=login, limit=limit)
+        return False
+    await ctx.gh.post("/repos/{owner}/{repo}/issues/{issue_number}/assignees", where, data={"assignees": [login]})
+    await ctx.comment(number, CLAIM_KIND, "good_first_issue_claim.md", outcome="assigned", claimant=login, limit=limit)
+    return True
 
 
 async def claims_held(ctx: EventContext, login: str, gfi_label: str) -> int:
@@ -235,3 +259,40 @@ async def react(ctx: EventContext, comment_id: int, content: str) -> None:
         {"owner": ctx.owner, "repo": ctx.repo, "comment_id": comment_id},
         data={"content": content},
     )
+
+
+async def release_stale_claims(ctx: EventContext, config: RepoConfig) -> None:
+    """Free good first issues whose claim has gone quiet: no pull request names the issue and
+    neither the bot's claim note nor the assignee has spoken for ``claim_expiry_days``."""
+    if ctx.full_name.lower() in _swept:
+        return
+    _swept[ctx.full_name.lower()] = True
+    days = int(config.section("good_first_issue").get("claim_expiry_days", 14))
+    label = label_names(config)["good_first_issue"]
+    found = await ctx.gh.getitem(
+        "/search/issues{?q,per_page}", {"q": f'repo:{ctx.full_name} is:issue is:open label:"{label}"', "per_page": 100}
+    )
+    for issue in found.get("items", []):
+        assignees = [a["login"] for a in issue.get("assignees") or []]
+        if assignees and await claim_is_stale(ctx, issue, assignees, days):
+            await release_claim(ctx, issue, assignees, days)
+
+
+async def claim_is_stale(ctx: EventContext, issue: dict[str, Any], assignees: list[str], days: int) -> bool:
+    where = {"owner": ctx.owner, "repo": ctx.repo, "issue_number": issue["number"]}
+    comments = [c async for c in ctx.gh.getiter("/repos/{owner}/{repo}/issues/{issue_number}/comments{?per_page}", {**where, "per_page": 100})]
+    last = last_claim_activity(comments, assignees, await ctx.bot_login())
+    if last is None or time.time() - last < days * 86400:
+        return False
+    # A pull request that names the issue is work under way, however quiet.
+    linked = await ctx.gh.getitem(
+        "/search/issues{?q,per_page}", {"q": f"repo:{ctx.full_name} is:pr is:open #{issue['number']}", "per_page": 1}
+    )
+    return linked.get("total_count", 0) == 0
+
+
+async def release_claim(ctx: EventContext, issue: dict[str, Any], assignees: list[str], days: int) -> None:
+    where = {"owner": ctx.owner, "repo": ctx.repo, "issue_number": issue["number"]}
+    await ctx.gh.delete("/repos/{owner}/{repo}/issues/{issue_number}/assignees", where, data={"assignees": assignees})
+    await ctx.comment(issue["number"], CLAIM_KIND, "good_first_issue_claim.md", outcome="expired", claimant=", ".join(assignees), limit=days)
+    log.info("stale good first issue claim released", extra={"fields": {"number": issue["number"]}})

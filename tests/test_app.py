@@ -161,8 +161,9 @@ def test_serve_records_answers_and_stops_cleanly_on_sigterm(tmp_path):
 
 
 def test_app_manifest_is_complete():
-    import yaml
     from pathlib import Path
+
+    import yaml
 
     from tests.fakes import load_examples
 

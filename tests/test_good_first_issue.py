@@ -19,6 +19,7 @@ NEWBIE = {"login": "newbie", "id": 9001}
 
 @pytest.fixture
 async def bot(start_bot):
+    gfi._swept.clear()  # each test's repository is looked over afresh
     return await start_bot([gfi.router], app_slug="community-bot")
 
 
@@ -156,10 +157,10 @@ async def test_one_claim_at_a_time_and_no_taking_a_taken_issue(bot, fake_github)
     fake_github.add_issue(OWNER, REPO, number=3, labels=["good first issue"], assignees=["someone"])
     await say(bot, fake_github, "/claim", NEWBIE, number=2)
     assert fake_github.issue(OWNER, REPO, 2)["assignees"] == []
-    assert "You already hold 1 open good first issue here" in bot_comments(fake_github, "good-first-issue-claim", 2)[0]
+    assert "You already hold 1 open good first issue here" in bot_comments(fake_github, "good-first-issue-refused", 2)[0]
     await say(bot, fake_github, "/assign", {"login": "other", "id": 5}, number=3)
     assert [a["login"] for a in fake_github.issue(OWNER, REPO, 3)["assignees"]] == ["someone"]
-    assert "already assigned to someone else" in bot_comments(fake_github, "good-first-issue-claim", 3)[0]
+    assert "already assigned to someone else" in bot_comments(fake_github, "good-first-issue-refused", 3)[0]
 
 
 async def test_only_good_first_issues_can_be_claimed(bot, fake_github):
@@ -167,6 +168,39 @@ async def test_only_good_first_issues_can_be_claimed(bot, fake_github):
     await say(bot, fake_github, "/assign", NEWBIE)
     assert fake_github.issue(OWNER, REPO, NUMBER)["assignees"] == []
     assert reactions(fake_github) == ["confused"]
+
+
+def test_last_claim_activity():
+    bot_login = "community-bot[bot]"
+    note = {"user": {"login": bot_login}, "body": "assigned\n<!-- community-bot:good-first-issue-claim -->",
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z"}
+    said = {"user": {"login": "Newbie"}, "body": "working on it", "created_at": "2026-01-05T00:00:00Z", "updated_at": "2026-01-05T00:00:00Z"}
+    other = {"user": {"login": "someone"}, "body": "+1", "created_at": "2026-02-01T00:00:00Z", "updated_at": "2026-02-01T00:00:00Z"}
+    assert gfi.last_claim_activity([note, said, other], ["newbie"], bot_login) == gfi.github_time("2026-01-05T00:00:00Z")
+    assert gfi.last_claim_activity([note, other], ["newbie"], bot_login) == gfi.github_time("2026-01-02T00:00:00Z")
+    assert gfi.last_claim_activity([said], ["newbie"], bot_login) is None  # assigned by hand: left alone
+
+
+@pytest.mark.parametrize("linked_pull_request", [False, True])
+async def test_a_quiet_claim_is_released_on_a_later_event(bot, fake_github, monkeypatch, linked_pull_request):
+    import time
+
+    fake_github.add_issue(OWNER, REPO, number=NUMBER, labels=["good first issue"])
+    await say(bot, fake_github, "/assign", NEWBIE)
+    if linked_pull_request:
+        fake_github.add_issue(OWNER, REPO, number=2, pull_request=True, body=f"Fixes #{NUMBER}", author="newbie")
+    fifteen_days_on = time.time() + 15 * 86400
+    monkeypatch.setattr(gfi.time, "time", lambda: fifteen_days_on)
+    gfi._swept.clear()
+    fake_github.add_issue(OWNER, REPO, number=3)
+    await say(bot, fake_github, "Any news on the other one?", MAINTAINER, number=3)  # any later event in the repository
+    assignees = [a["login"] for a in fake_github.issue(OWNER, REPO, NUMBER)["assignees"]]
+    if linked_pull_request:
+        assert assignees == ["newbie"]
+    else:
+        assert assignees == []
+        [note] = bot_comments(fake_github, "good-first-issue-claim")
+        assert "free again" in note and "nothing has happened here for 14 days" in note
 
 
 # Suggestions -----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.lookups import community_files_from, role_from, at_least
+from bot.lookups import at_least, community_files_from, role_from
 
 
 @pytest.mark.parametrize(
