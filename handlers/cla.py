@@ -174,6 +174,11 @@ async def check_pull_request(ctx: EventContext, pull: dict[str, Any], *, commits
     if not config.enabled("cla") or pull.get("state") != "open":
         return  # a closed pull request's comment stays as it was: the record of what was signed
     section = config.section("cla")
+    if not section.get("document_url"):
+        # Nobody can sign an agreement they cannot read: say what is missing, block nothing.
+        summary = await ctx.render("cla_unconfigured.md")
+        await ctx.set_check_run(pull, CHECK_NAME, "neutral", "The CLA is not configured", summary)
+        return
     try:
         if commits is None:
             commits = await pull_request_commits(ctx.gh, ctx.owner, ctx.repo, pull)
@@ -187,7 +192,7 @@ async def check_pull_request(ctx: EventContext, pull: dict[str, Any], *, commits
     variables = {
         "unsigned": [person for person in waiting if person.linked],
         "unlinked": [person for person in waiting if not person.linked],
-        "document_url": section.get("document_url") or "",
+        "document_url": section["document_url"],
         "phrase": section["sign_phrase"],
         "version": str(section["version"]),
     }

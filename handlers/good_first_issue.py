@@ -93,9 +93,8 @@ def last_claim_activity(comments: list[dict[str, Any]], assignees: list[str], bo
     """When the claim was last made or spoken for: the bot's claim note, or a comment by an
     assignee, whichever is latest; None where the bot made no claim note (a maintainer
     assigned someone by hand, and the bot leaves that alone)."""
-    claimed = [
-        github_time(c["updated_at"]) for c in comments if (c.get("user") or {}).get("login") == bot_login and marker(CLAIM_KIND) in (c.get("body") or "")
-    ]
+    notes = [c for c in comments if (c.get("user") or {}).get("login") == bot_login and marker(CLAIM_KIND) in (c.get("body") or "")]
+    claimed = [github_time(c["updated_at"]) for c in notes]
     if not claimed:
         return None
     people = {login.lower() for login in assignees}
@@ -114,7 +113,11 @@ async def comment_created(event: sansio.Event, ctx: EventContext) -> None:
     config = await ctx.config()
     if not config.enabled("good_first_issue"):
         return
-    await release_stale_claims(ctx, config)
+    try:
+        await release_stale_claims(ctx, config)
+    except gidgethub.GitHubException as exc:  # the commands still run; the next sweep retries
+        log.warning("stale claims not looked over: %r", exc)
+        _swept.pop(ctx.full_name.lower(), None)
     found = commands(comment.get("body") or "", known=LABEL_COMMANDS | CLAIM_COMMANDS)
     login = comment["user"]["login"]
     for command in found:

@@ -209,3 +209,11 @@ async def test_a_closed_pull_request_is_left_as_it_stands(bot, fake_github):
     await say(bot, fake_github, PHRASE, MONA)  # signed after the pull request was closed
     assert cla_comment(fake_github) == before
     assert len(await bot_of(bot).dispatcher.services.signatures.all()) == 1
+
+
+async def test_no_document_no_signing_and_nothing_blocked(start_bot, fake_github):
+    fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", "cla:\n  enabled: true\n")
+    client = await start_bot([cla.router], app_slug="community-bot")
+    run = await push(client, fake_github, [by(MONA)])
+    assert run["conclusion"] == "neutral" and "document_url" in run["output"]["summary"]
+    assert fake_github.comments(OWNER, REPO, NUMBER) == []
