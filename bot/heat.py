@@ -1,0 +1,302 @@
+"""How heated a GitHub comment is: a small weighted lexicon of incivility aimed at people.
+
+Precision matters more than recall: a wrong code-of-conduct reminder teaches people to ignore
+the right ones. So strong words count only when aimed at a person, and everything the author
+is not saying in their own voice is dropped before scoring: fenced and indented code, inline
+code, block quotes (quoting someone is not saying it), URLs and HTML comments.
+
+The lexicon (``heat_lexicon.yaml``) lists entries by category. Each entry has a ``term`` (its
+name, shown to moderators and matched by a repository's ``ignore_terms``), a ``weight`` (1.0:
+heated on its own at the default threshold), optional ``forms`` (spellings, with ``(a|b|)``
+alternatives) and an ``aim``, the context in which it counts:
+
+``any``
+    the phrase is aimed in itself ("fuck you", "kill yourself", "nobody asked you");
+``person``
+    a predicate about a person: "you are …", "are you …", "your attitude is …",
+    "the maintainers are …", "stop being …";
+``address``
+    a person-noun used of someone: as for ``person``, or as a form of address
+    ("Listen, idiot.", "thanks, clown"), or "idiots like you";
+``imperative``
+    said to someone, at the start of a clause ("Just get lost", "please shut up"), not as
+    part of a description ("the events get lost").
+
+A match does not count when a negation (not, never, no, …n't) is among the few words before it
+in the same clause: "you are not stupid", "I'm not calling you an idiot", "don't be a jerk".
+Matching ignores case, tolerates repeated letters ("stuuupid"), common symbol and digit
+substitutions ("f*ck", "f**k", "a$$hole", "1diot"); each entry counts once per comment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.resources
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+DEFAULT_THRESHOLD: float = 1.0
+LEXICON_FILE = "heat_lexicon.yaml"
+AIMS = ("any", "person", "address", "imperative")
+
+
+@dataclasses.dataclass(frozen=True)
+class Heat:
+    score: float  # 0 for calm text; a comment is "heated" when score >= threshold
+    terms: tuple[str, ...]  # the lexicon entries that matched, for moderators' review
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    term: str
+    category: str
+    weight: float
+    aim: str
+    patterns: tuple[re.Pattern[str], ...]
+
+
+# --- what the author is not saying in their own voice -------------------------------------
+
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]{0,3}\1[`~]*[ \t]*$|\Z)", re.M | re.S)
+_HTML_CODE = re.compile(r"<(pre|code|samp|kbd)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I)
+_INLINE_CODE = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.S)
+# A short quotation on one line is a mention, not a use: the error says "you idiot".
+_QUOTATION = re.compile(r"\"[^\"\n]{1,80}\"|\u201c[^\u201d\n]{1,80}\u201d|(?<![\w'])'[^'\n]{1,80}'(?![\w'])")
+_URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.I)
+_QUOTE_LINE = re.compile(r"^[ \t]{0,3}>")
+_INDENTED = re.compile(r"^(?: {4}|\t)")
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+
+
+def strip_quoted_and_code(text: str) -> str:
+    """The author's own prose: code, quotes, short quotations, URLs and HTML comments removed.
+
+    Blocks become blank lines (a clause boundary); inline code and URLs become a neutral word,
+    so "you are `stupid_fn`" does not read as "you are stupid".
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _HTML_COMMENT.sub("\n", text)
+    text = _FENCE.sub("\n", text)
+    text = _HTML_CODE.sub(" code ", text)
+    kept: list[str] = []
+    prev_blank, in_code = True, False
+    for line in text.split("\n"):
+        if not line.strip():
+            kept.append("")
+            prev_blank = True
+            continue
+        if _INDENTED.match(line) and (prev_blank or in_code):
+            in_code = True
+            kept.append("")
+        elif _QUOTE_LINE.match(line):
+            in_code = False
+            kept.append("")
+        else:
+            in_code = False
+            kept.append(line)
+        prev_blank = False
+    text = "\n".join(kept)
+    text = _INLINE_CODE.sub(" code ", text)
+    text = _URL.sub(" link ", text)
+    return _QUOTATION.sub(" quote ", text)
+
+
+def normalize(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    return text.casefold().translate(_APOSTROPHES)
+
+
+# --- compiling terms ------------------------------------------------------------------------
+
+_SUBSTITUTES = {"a": "a@4", "e": "e3", "i": "i1!", "o": "o0", "s": "s$5", "u": "uv"}
+_WORD_SEP = r"[\s*_~\"\-]+"
+_LEFT, _RIGHT = r"(?<![\w\-])", r"(?![\w\-])"
+
+
+def expand(form: str) -> list[str]:
+    """``"i( will|'ll) find you"`` -> ``["i will find you", "i'll find you"]``."""
+    pieces = re.split(r"\(([^()]*)\)", form)
+    choices = [[p] if i % 2 == 0 else p.split("|") for i, p in enumerate(pieces)]
+    return [" ".join("".join(parts).split()) for parts in itertools.product(*choices)]
+
+
+def _word_pattern(word: str) -> str:
+    out = []
+    letters = [i for i, ch in enumerate(word) if ch.isalnum()]
+    first, last = (letters[0], letters[-1]) if letters else (-1, -1)
+    for i, ch in enumerate(word):
+        if ch == "'":
+            out.append("'?")
+        elif ch.isalnum():
+            chars = _SUBSTITUTES.get(ch, ch)
+            if first < i < last and len(letters) >= 4:
+                chars += "*#"  # f*ck, f**k, sh#t: never the first or last letter
+            out.append(f"[{re.escape(chars)}]+" if len(chars) > 1 else f"{re.escape(ch)}+")
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)
+
+
+def compile_term(phrase: str) -> re.Pattern[str]:
+    words = normalize(phrase).split()
+    return re.compile(_LEFT + _WORD_SEP.join(_word_pattern(w) for w in words) + _RIGHT)
+
+
+# --- aim: is it said to or about a person? --------------------------------------------------
+
+_FILLER = (
+    r"(?:a|an|the|such|so|really|truly|just|very|most|biggest|complete|completely|total|totally|absolute|"
+    r"absolutely|utter|utterly|actual|actually|seriously|literally|clearly|obviously|simply|always|still|"
+    r"too|sooo?|being|acting|like|such|kind\s+of|sort\s+of|some\s+kind\s+of|bunch\s+of|little|big|stupid|dumb|"
+    r"pathetic|incompetent|clueless|arrogant|lazy|worthless|useless|blind|ignorant|toxic|bloody|damn|damned|goddamn|"
+    r"f[u*]+c?k+(?:ing|in'?)|effing|freaking|fricking|frigging|[\w'-]+\s+(?:and|or)|[\w'-]+,)"
+)
+_YOU = r"(?:you|u|ya|you\s+guys|you\s+people|you\s+all|y'?all|you\s+two|both\s+of\s+you)"
+_YOU_VERB = (
+    r"(?:'re|\s+re|\s+r|\s+are|\s+were|\s+sound|\s+look|\s+seem|\s+must\s+be|\s+are\s+being"
+    r"|'re\s+being|\s+really\s+are)"
+)
+_YOU_BE = (  # a predicate about "you"; bare "you" only before a person-noun ("you idiot", not "you stupid bot")
+    rf"(?:{_YOU}{{verb}}|(?:are|were|r)\s+{_YOU}|stop\s+being|quit\s+being|"
+    rf"stop\s+acting\s+like|how\s+can\s+{_YOU}\s+be)"
+)
+_ATTRIBUTE = (
+    r"(?:brain|brains|head|mind|attitude|behaviou?r|ego|personality|mother|mom|mum|face|existence|life|"
+    r"opinions?|skills|iq|whole\s+(?:existence|life|attitude|personality))"
+)
+_SUBJECT = (
+    r"(?:he|she|(?:the\s+|these\s+|those\s+|this\s+|that\s+)?(?:maintainers?|devs?|developers?|authors?|"
+    r"owners?|reviewers?|contributors?|admins?|mods?|moderators?|op|guy|dude)"
+    r"(?:\s+(?:here|of\s+this\s+\w+|on\s+this\s+\w+|who\s+(?:wrote|made|merged|approved|designed)\s+(?:this|that|it)))?"
+    r"|whoever\s+(?:wrote|made|merged|approved|designed|reviewed)\s+(?:this|that|it)(?:\s+\w+)?)"
+)
+_BE = r"(?:is|are|was|were|'s|'re|must\s+be|seems?\s+to\s+be)"
+_PREDICATE = rf"(?:^|[^\w'])(?:{{you_be}}|your\s+{_ATTRIBUTE}\s+{_BE}|{_SUBJECT}\s+{_BE})(?:\s+{_FILLER})*\s*$"
+_PERSON_BEFORE = re.compile(_PREDICATE.format(you_be=_YOU_BE.format(verb=_YOU_VERB)))
+_ADDRESSED_BEFORE = re.compile(_PREDICATE.format(you_be=_YOU_BE.format(verb=_YOU_VERB + "?")))
+_PERSON_AFTER = re.compile(rf"^\s+(?:are|r)\s+{_YOU}(?![\w'])")  # "how stupid are you"
+_HOW_BEFORE = re.compile(r"(?:^|[^\w'])how\s+$")
+_LIKE_YOU_AFTER = re.compile(r"^\s+like\s+(?:you|u|yourself)(?![\w'])")
+_OPENERS = (
+    r"(?:please|pls|plz|just|now|so|and|then|go|oh|ok|okay|hey|yeah|well|seriously|honestly|simply|kindly|"
+    r"dude|man|lol|lmao|mate|buddy|bro|maybe|also|really|better|you\s+should|you\s+better|you\s+need\s+to|"
+    r"you\s+can|you\s+could|why\s+don'?t\s+you|can\s+you|could\s+you|would\s+you|will\s+you|"
+    r"do\s+(?:us|everyone|the\s+world)\s+a\s+favou?r\s+and|listen|look|wow|thanks|thank\s+you|nice\s+try|sure)"
+)
+_CLAUSE_START = re.compile(rf"^\s*(?:{_OPENERS}\s*)*$")
+_CLAUSE_END_AFTER = re.compile(r"^\s*(?:[^\w\s'\-]|$)")
+_CLAUSE_BREAK = re.compile(r"[.!?;:\n()\[\]{}]")
+_DRAWN_OUT = re.compile(r"([a-z])\1{2,}")
+_TOKEN = re.compile(r"[\w'*]+")
+_NEGATIONS = frozenset(
+    "not never no nor cannot neither dont doesnt didnt isnt arent wasnt werent wont cant couldnt "
+    "shouldnt wouldnt aint hardly".split()
+)
+NEGATION_WINDOW = 4  # words before a match, in the same clause
+
+
+def _clause(before: str) -> str:
+    """The text's last clause before a match, drawn-out letters squeezed ("sooo" -> "so")."""
+    return _DRAWN_OUT.sub(r"\1", _CLAUSE_BREAK.split(before)[-1])
+
+
+def _negated(segment: str) -> bool:
+    return any(t in _NEGATIONS or t.endswith("n't") for t in _TOKEN.findall(segment)[-NEGATION_WINDOW:])
+
+
+def _aimed(aim: str, clause: str, after: str) -> bool:
+    if aim == "any":
+        return True
+    segment = clause.rsplit(",", 1)[-1]
+    if aim == "imperative":
+        return bool(_CLAUSE_START.match(segment))
+    before = _PERSON_BEFORE if aim == "person" else _ADDRESSED_BEFORE
+    person = bool(before.search(clause)) or (bool(_HOW_BEFORE.search(segment)) and bool(_PERSON_AFTER.match(after)))
+    if aim == "person" or person:
+        return person
+    # address: a person-noun used as a form of address, or "idiots like you"
+    vocative = bool(_CLAUSE_START.match(segment)) and bool(_CLAUSE_END_AFTER.match(after))
+    return vocative or bool(_LIKE_YOU_AFTER.match(after))
+
+
+# --- the lexicon and measuring ----------------------------------------------------------------
+
+
+def _key(term: str) -> str:
+    return " ".join(normalize(term).split())
+
+
+def parse_lexicon(data: dict[str, Any]) -> tuple[Entry, ...]:
+    entries = []
+    for category, items in data["categories"].items():
+        for item in items:
+            aim = item.get("aim", "any")
+            if aim not in AIMS:
+                raise ValueError(f"{item['term']!r}: unknown aim {aim!r}")
+            forms = item.get("forms") or [item["term"]]
+            phrases = dict.fromkeys(p for form in forms for p in expand(form))
+            entries.append(
+                Entry(
+                    term=item["term"],
+                    category=category,
+                    weight=float(item["weight"]),
+                    aim=aim,
+                    patterns=tuple(compile_term(p) for p in phrases),
+                )
+            )
+    return tuple(entries)
+
+
+@functools.cache
+def lexicon() -> tuple[Entry, ...]:
+    data = yaml.safe_load(importlib.resources.files("bot").joinpath(LEXICON_FILE).read_text(encoding="utf-8"))
+    return parse_lexicon(data)
+
+
+@functools.lru_cache(maxsize=256)
+def _extra_entry(term: str) -> Entry | None:
+    if not normalize(term).split():
+        return None
+    return Entry(term=term, category="extra", weight=1.0, aim="any", patterns=(compile_term(term),))
+
+
+def _first_counted(entry: Entry, text: str) -> int | None:
+    """Where the entry first counts in ``text``, or None."""
+    for pattern in entry.patterns:
+        for match in pattern.finditer(text):
+            clause = _clause(text[max(0, match.start() - 200) : match.start()])
+            if _negated(clause.rsplit(",", 1)[-1]):
+                continue
+            if _aimed(entry.aim, clause, text[match.end() : match.end() + 80]):
+                return match.start()
+    return None
+
+
+def measure(text: str, *, extra_terms: Iterable[str] = (), ignore_terms: Iterable[str] = ()) -> Heat:
+    """How heated ``text`` (a comment's Markdown) is: the summed weights of the entries that count.
+
+    ``extra_terms`` are a repository's own terms, each weighing 1.0 wherever it is used;
+    ``ignore_terms`` turn off lexicon entries by their ``term``.
+    """
+    prose = normalize(strip_quoted_and_code(text or ""))
+    if not prose.strip():
+        return Heat(0.0, ())
+    ignored = {_key(t) for t in ignore_terms}
+    entries = [e for e in lexicon() if _key(e.term) not in ignored]
+    entries += [e for e in map(_extra_entry, dict.fromkeys(extra_terms)) if e is not None]
+    found: list[tuple[int, Entry]] = []
+    for entry in entries:
+        at = _first_counted(entry, prose)
+        if at is not None:
+            found.append((at, entry))
+    found.sort(key=lambda item: item[0])
+    score = float(round(sum(entry.weight for _, entry in found), 4))
+    return Heat(score, tuple(dict.fromkeys(entry.term for _, entry in found)))
