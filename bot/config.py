@@ -66,7 +66,19 @@ DEFAULTS: dict[str, Any] = {
         "claim_expiry_days": 14,
         "suggest": {"enabled": False, "mode": "suggest", "keywords": [], "patterns": [], "labels": [], "max_body_length": 4000},
     },
-    "conduct": {"enabled": True, "link_in_welcome": True, "remind_heated_threads": False},
+    "conduct": {
+        "enabled": True,
+        "link_in_welcome": True,
+        "on_first_interaction": False,
+        "remind_heated_threads": False,
+        "threshold": 1.0,
+        "cooldown_hours": 24,
+        "lock_after": None,
+        "notify_team": None,
+        "public_reminder": True,
+        "extra_terms": [],
+        "ignore_terms": [],
+    },
 }
 
 SCHEMA: dict[str, Any] = json.loads(importlib.resources.files("bot").joinpath("config-schema.json").read_text())

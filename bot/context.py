@@ -12,7 +12,7 @@ from gidgethub import sansio
 from gidgethub.abc import GitHubAPI
 
 from .checks import set_check_run
-from .comments import Outcome, upsert_comment
+from .comments import Outcome, find_comment, upsert_comment
 from .config import ConfigLoader, RepoConfig
 from .inbox import Inbox
 from .lookups import CommunityFiles, Lookups
@@ -80,10 +80,12 @@ class EventContext:
     async def bot_login(self) -> str:
         return f"{await self.bot_slug()}[bot]"
 
-    async def config(self) -> RepoConfig:
+    async def config(self, owner: str | None = None, repo: str | None = None) -> RepoConfig:
+        """This repository's config, or another's of the same installation (an installation
+        event names several)."""
         if self._services.fixed_config is not None:
             return self._services.fixed_config
-        return await self._services.config.load(self.gh, self.owner, self.repo)
+        return await self._services.config.load(self.gh, owner or self.owner, repo or self.repo)
 
     async def legacy_config(self) -> dict[str, Any]:
         """The repository's Probot-era ``.github/config.yml``, for keys other apps defined."""
@@ -93,6 +95,8 @@ class EventContext:
 
     async def repo_template(self, name: str) -> str | None:
         """A template file the repository keeps under ``.github/community-bot/templates/``."""
+        if self.owner is None or self.repo is None:
+            return None  # an event about the installation, not about one repository
         return await self._services.config.template(self.gh, self.owner, self.repo, name)
 
     async def render(self, template: str, /, *, wording: str | None = None, **variables: Any) -> str:
@@ -161,8 +165,12 @@ class EventContext:
         """Whether the person belongs to the organisation owning this repository."""
         return await self._services.lookups.is_org_member(self.gh, self.owner, login)
 
-    async def community_files(self) -> CommunityFiles:
-        return await self._services.lookups.community_files(self.gh, self.owner, self.repo)
+    async def community_files(self, owner: str | None = None, repo: str | None = None) -> CommunityFiles:
+        return await self._services.lookups.community_files(self.gh, owner or self.owner, repo or self.repo)
+
+    async def find_comment(self, number: int, kind: str) -> dict[str, Any] | None:
+        """The bot's comment of ``kind`` on issue or pull request ``number``, if there is one."""
+        return await find_comment(self.gh, owner=self.owner, repo=self.repo, number=number, kind=kind, bot_login=await self.bot_login())
 
     async def mark(self, kind: str, key: str, value: str = "") -> str:
         """Remember ``value`` under (kind, key) once and for all; the value remembered there
@@ -170,6 +178,11 @@ class EventContext:
         if self._services.inbox is None:
             return value
         return await self._services.inbox.mark(kind, key, value)
+
+    async def count_marks(self, kind: str, key_prefix: str, *, since: float) -> int:
+        if self._services.inbox is None:
+            return 0
+        return await self._services.inbox.count_marks(kind, key_prefix, since=since)
 
     async def marked(self, kind: str, key: str) -> str | None:
         if self._services.inbox is None:

@@ -437,6 +437,17 @@ class Inbox:
             select(marks.c.value).where(marks.c.kind == kind, marks.c.key == key), lambda result: result.scalar()
         )
 
+    async def count_marks(self, kind: str, key_prefix: str, *, since: float) -> int:
+        """How many facts of this kind, with keys starting ``key_prefix``, were remembered since
+        then (flags raised on one thread in a window, say)."""
+        prefix = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return await self._execute(
+            select(func.count())
+            .select_from(marks)
+            .where(marks.c.kind == kind, marks.c.key.like(prefix + "%", escape="\\"), marks.c.created_at >= since),
+            lambda result: result.scalar_one(),
+        )
+
     async def _execute(self, statement: Executable, read: Callable[[Result[Any]], T] = lambda _result: None) -> T:
         """Run one statement in a transaction of its own and read its result there."""
         return await self.transaction(lambda conn: read(conn.execute(statement)))

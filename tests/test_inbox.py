@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
 import pytest
 from sqlalchemy import text
@@ -153,6 +154,15 @@ async def test_the_first_value_marked_stays(open_inbox):
     assert await inbox.mark("welcome", "o/r:alice", first) == first  # the winner, repeating itself
     assert await inbox.marked("welcome", "o/r:alice") == first
     assert await inbox.mark("welcome", "o/r:bob") == ""
+
+
+async def test_marks_are_counted_by_key_prefix_and_time(open_inbox):
+    inbox = await open_inbox()
+    for key in ("o/r#1:c1", "o/r#1:c2", "o/r#12:c3", "o_r#1:c4"):
+        await inbox.mark("conduct.flag", key)
+    assert await inbox.count_marks("conduct.flag", "o/r#1:", since=0) == 2  # not #12, and _ is no wildcard
+    assert await inbox.count_marks("conduct.flag", "o/r#1:", since=time.time() + 60) == 0
+    assert await inbox.count_marks("other", "o/r#1:", since=0) == 0
 
 
 async def test_concurrent_claimers_split_the_work(database_url, open_inbox):

@@ -1,0 +1,128 @@
+"""The code of conduct end to end: real payloads, through the bot, to the spec-checking fake."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from handlers import conduct
+from tests.conftest import deliver, installed, settle
+from tests.fakes import example
+
+OWNER, REPO = "Codertocat", "Hello-World"
+NUMBER = 1
+HEATED = "You are an idiot and you should quit."
+CALM = "This code is garbage, honestly: the parser is broken again. Can we rewrite it?"
+REMIND = "conduct:\n  remind_heated_threads: true\n"
+
+
+@pytest.fixture
+async def bot(start_bot, fake_github):
+    fake_github.add_issue(OWNER, REPO, number=NUMBER)
+    return await start_bot([conduct.router], app_slug="community-bot")
+
+
+def comment_event(fake, body: str, login: str = "someone", number: int = NUMBER) -> dict:
+    comment = fake.add_comment(OWNER, REPO, number, body, login=login)
+    payload = copy.deepcopy(installed(example("issue_comment", "created")))
+    payload["issue"] = fake.issue(OWNER, REPO, number)
+    payload["comment"] = comment
+    payload["sender"] = comment["user"]
+    return payload
+
+
+async def say(client, fake, body: str, login: str = "someone", number: int = NUMBER) -> None:
+    await deliver(client, "issue_comment", comment_event(fake, body, login, number))
+    await settle(client)
+
+
+def reminders(fake, number: int = NUMBER) -> list[str]:
+    return [c["body"] for c in fake.comments(OWNER, REPO, number) if "<!-- community-bot:conduct-reminder -->" in c["body"]]
+
+
+async def test_a_heated_comment_gets_one_reminder_and_a_calm_thread_none(bot, fake_github):
+    fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", REMIND)
+    fake_github.set_community_profile(OWNER, REPO, code_of_conduct=True)
+    await say(bot, fake_github, CALM)
+    assert reminders(fake_github) == []
+    await say(bot, fake_github, HEATED, login="angry")
+    [reminder] = reminders(fake_github)
+    assert "CODE_OF_CONDUCT.md" in reminder
+    assert "angry" not in reminder and "idiot" not in reminder  # addressed to the thread, quoting no one
+    await say(bot, fake_github, HEATED, login="angry")  # within the cooldown: nothing more
+    assert len(reminders(fake_github)) == 1
+
+
+async def test_reminders_are_off_by_default(bot, fake_github):
+    await say(bot, fake_github, HEATED)
+    assert reminders(fake_github) == []
+
+
+async def test_a_thread_is_locked_after_repeated_heat(bot, fake_github):
+    fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", REMIND + "  lock_after: 2\n  public_reminder: false\n")
+    await say(bot, fake_github, HEATED)
+    assert not fake_github.issue(OWNER, REPO, NUMBER).get("locked")
+    await say(bot, fake_github, HEATED)
+    assert fake_github.issue(OWNER, REPO, NUMBER)["locked"]
+    assert reminders(fake_github) == []  # public_reminder: false
+
+
+@pytest.mark.parametrize(("role", "posted"), [("triage", True), ("admin", True), ("read", False)])
+async def test_coc_command_needs_triage(bot, fake_github, role, posted):
+    fake_github.set_permission(OWNER, REPO, "maintainer", role)
+    fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", "conduct:\n  notify_team: codertocat/moderators\n")
+    await say(bot, fake_github, "Let's keep it kind.\n/coc", login="maintainer")
+    found = reminders(fake_github)
+    assert bool(found) is posted
+    if posted:
+        assert "@codertocat/moderators" in found[0]
+
+
+async def test_the_code_of_conduct_is_found_in_the_organisation(bot, fake_github):
+    fake_github.add_file(OWNER, ".github", "CODE_OF_CONDUCT.md", "Be kind.")
+    fake_github.set_permission(OWNER, REPO, "maintainer", "triage")
+    await say(bot, fake_github, "/coc", login="maintainer")
+    assert f"https://github.com/{OWNER}/.github/blob/HEAD/CODE_OF_CONDUCT.md" in reminders(fake_github)[0]
+
+
+def installation_event() -> dict:
+    payload = copy.deepcopy(example("installation", "created"))
+    payload["installation"]["id"] = 7
+    return payload
+
+
+async def test_a_repository_without_a_code_of_conduct_gets_one_suggestion_once(bot, fake_github):
+    for _ in range(2):  # and a redelivery
+        await deliver(bot, "installation", installation_event())
+        await settle(bot)
+    created = fake_github.calls_to("POST", f"/repos/{OWNER}/{REPO}/issues")
+    assert len(created) == 1
+    assert "community/code-of-conduct/new" in created[0].json["body"]
+
+
+async def test_no_suggestion_where_there_is_a_code_of_conduct(bot, fake_github):
+    fake_github.set_community_profile(OWNER, REPO, code_of_conduct=True)
+    await deliver(bot, "installation", installation_event())
+    await settle(bot)
+    assert fake_github.calls_to("POST", f"/repos/{OWNER}/{REPO}/issues") == []
+
+
+def test_cooldown_decision():
+    reminder = {"updated_at": "2026-01-01T00:00:00Z"}
+    start = conduct.github_time("2026-01-01T00:00:00Z")
+    assert conduct.recently_reminded(reminder, 24, start + 3600)
+    assert not conduct.recently_reminded(reminder, 24, start + 25 * 3600)
+    assert not conduct.recently_reminded(None, 24, start)
+
+
+async def test_first_interaction_where_welcomes_are_off(bot, fake_github):
+    fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", "welcome:\n  enabled: false\nconduct:\n  on_first_interaction: true\n")
+    fake_github.set_community_profile(OWNER, REPO, code_of_conduct=True)
+    payload = copy.deepcopy(installed(example("issues", "opened")))
+    payload["issue"]["author_association"] = "NONE"
+    for _ in range(2):  # and a redelivery
+        await deliver(bot, "issues", payload)
+        await settle(bot)
+    [comment] = [c["body"] for c in fake_github.comments(OWNER, REPO, payload["issue"]["number"])]
+    assert "code of conduct" in comment and "<!-- community-bot:code-of-conduct -->" in comment
