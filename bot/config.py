@@ -75,6 +75,7 @@ DEFAULTS: dict[str, Any] = {
         "cooldown_hours": 24,
         "lock_after": None,
         "notify_team": None,
+        "report_to": None,
         "public_reminder": True,
         "extra_terms": [],
         "ignore_terms": [],
@@ -242,7 +243,7 @@ class ConfigLoader:
         name = repository.get("name")
         if not owner or not name or payload.get("ref") != f"refs/heads/{repository.get('default_branch')}":
             return
-        if not _touches_config(payload):
+        if not touches_config(payload):
             return
         owner, name = owner.lower(), name.lower()
         # The organisation's .github repository is every repository's fallback.
@@ -254,7 +255,8 @@ class ConfigLoader:
         log.info("config cache cleared after a push", extra={"fields": {"repository": f"{owner}/{name}"}})
 
 
-def _touches_config(payload: Mapping[str, Any]) -> bool:
+def touches_config(payload: Mapping[str, Any]) -> bool:
+    """Whether a push may have changed the bot's config or templates."""
     commits = payload.get("commits") or []
     # GitHub lists at most 20 commits in a push; past that, assume the config changed.
     if not commits or len(commits) >= 20:

@@ -7,6 +7,7 @@ Reminders must be rare, kind and precise, or people learn to ignore them: one pe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -16,7 +17,7 @@ from gidgethub import sansio
 from gidgethub.routing import Router
 
 from bot.commands import commands
-from bot.config import RepoConfig, fetch_file
+from bot.config import RepoConfig, fetch_file, touches_config
 from bot.context import EventContext, is_bot
 from bot.github import github_time
 from bot.heat import DEFAULT_THRESHOLD, Heat, measure
@@ -97,6 +98,14 @@ async def first_interaction(event: sansio.Event, ctx: EventContext) -> None:
         await ctx.comment(item["number"], "code-of-conduct", "code_of_conduct.md", code_of_conduct_url=url, repo=ctx.full_name)
 
 
+@router.register("push")
+async def pushed(event: sansio.Event, ctx: EventContext) -> None:
+    """A push that touches the config may have turned this section on."""
+    repository = event.data["repository"]
+    if event.data.get("ref") == f"refs/heads/{repository.get('default_branch')}" and touches_config(event.data):
+        await suggest_code_of_conduct(ctx, ctx.owner, ctx.repo)
+
+
 @router.register("installation", action="created")
 @router.register("installation_repositories", action="added")
 async def installed(event: sansio.Event, ctx: EventContext) -> None:
@@ -128,8 +137,59 @@ async def watch_heat(ctx: EventContext, config: RepoConfig, repository: dict[str
             {"owner": ctx.owner, "repo": ctx.repo, "issue_number": number},
             data={"lock_reason": "too heated"},
         )
+    if section.get("report_to"):
+        await report(ctx, section["report_to"], number, comment, heat)
     if section.get("public_reminder", True):
         await remind(ctx, config, number, thread, cooldown, now, comment["id"])
+
+
+async def report(ctx: EventContext, report_to: str, number: int, comment: dict[str, Any], heat: Heat) -> None:
+    """List the flagged comment for moderators, in the day's issue of the private repository
+    ``report_to``: a human decides, and nothing public is said."""
+    delivery = ctx.event.delivery_id or ""
+    if await ctx.mark("conduct.reported", str(comment["id"]), delivery) != delivery:
+        return  # listed already (an edit of a comment flagged before)
+    owner, _, repo = report_to.partition("/")
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    issue_number = await days_report_issue(ctx, owner, repo, day)
+    if issue_number is None:
+        return
+    entry = await ctx.render(
+        "conduct_report_entry.md",
+        url=comment.get("html_url") or f"https://github.com/{ctx.full_name}/issues/{number}",
+        repo=ctx.full_name,
+        number=number,
+        score=f"{heat.score:.2f}",
+        terms=list(heat.terms),
+    )
+    await ctx.gh.post(
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        {"owner": owner, "repo": repo, "issue_number": issue_number},
+        data={"body": entry},
+    )
+
+
+async def days_report_issue(ctx: EventContext, owner: str, repo: str, day: str) -> int | None:
+    """The number of the day's report issue, opened by whichever delivery gets there first;
+    the others wait for it (briefly) rather than open a second one."""
+    key = f"{owner}/{repo}:{day}".lower()
+    delivery = ctx.event.delivery_id or ""
+    if await ctx.mark("conduct.report.opener", key, delivery) == delivery:
+        known = await ctx.marked("conduct.report.issue", key)
+        if known is None:
+            body = await ctx.render("conduct_report.md", day=day)
+            created = await ctx.gh.post(
+                "/repos/{owner}/{repo}/issues", {"owner": owner, "repo": repo}, data={"title": f"Flagged comments, {day}", "body": body}
+            )
+            known = await ctx.mark("conduct.report.issue", key, str(created["number"]))
+        return int(known)
+    for _ in range(40):
+        known = await ctx.marked("conduct.report.issue", key)
+        if known is not None:
+            return int(known)
+        await asyncio.sleep(0.25)
+    log.warning("the day's report issue did not appear; this flag is only logged", extra={"fields": {"report_to": f"{owner}/{repo}"}})
+    return None
 
 
 async def remind(ctx: EventContext, config: RepoConfig, number: int, thread: str, cooldown: float, now: float, comment_id: int) -> None:

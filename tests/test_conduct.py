@@ -126,3 +126,29 @@ async def test_first_interaction_where_welcomes_are_off(bot, fake_github):
         await settle(bot)
     [comment] = [c["body"] for c in fake_github.comments(OWNER, REPO, payload["issue"]["number"])]
     assert "code of conduct" in comment and "<!-- community-bot:code-of-conduct -->" in comment
+
+
+async def test_flagged_comments_are_listed_for_moderators_in_a_daily_private_issue(bot, fake_github):
+    fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", REMIND + "  report_to: Codertocat/moderation\n  public_reminder: false\n")
+    await say(bot, fake_github, HEATED, login="angry")
+    first = comment_event(fake_github, "Shut up, you moron.", login="angry")
+    for _ in range(2):  # the same comment twice (an edit, or a redelivery): listed once
+        await deliver(bot, "issue_comment", first)
+        await settle(bot)
+    await say(bot, fake_github, CALM)
+    [opened] = fake_github.calls_to("POST", "/repos/Codertocat/moderation/issues")
+    assert opened.json["title"].startswith("Flagged comments, ")
+    entries = fake_github.comments("Codertocat", "moderation", 1)
+    assert len(entries) == 2
+    assert "score" in entries[0]["body"] and "idiot" in entries[0]["body"]
+    assert reminders(fake_github) == []  # nothing public
+
+
+async def test_a_push_that_turns_the_section_on_suggests_a_code_of_conduct(bot, fake_github):
+    push = copy.deepcopy(installed(example("push")))
+    push["ref"] = f"refs/heads/{push['repository']['default_branch']}"
+    push["commits"] = [{"added": [".github/community-bot.yml"], "removed": [], "modified": []}]
+    await deliver(bot, "push", push)
+    await settle(bot)
+    owner, name = push["repository"]["full_name"].split("/")
+    assert len(fake_github.calls_to("POST", f"/repos/{owner}/{name}/issues")) == 1
