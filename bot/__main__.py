@@ -1,5 +1,5 @@
-"""``community-bot``: serve the app, replay one payload through the handlers without GitHub, or
-export and import the CLA signatures kept in the database."""
+"""``community-bot``: serve the app, replay one payload through the handlers without GitHub,
+export and import the CLA signatures kept in the database, or check config files."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import aiohttp
+import gidgethub
 from aiohttp import web
 from gidgethub import sansio
 from sqlalchemy.engine import make_url
@@ -18,13 +21,15 @@ from sqlalchemy.exc import ArgumentError
 
 from . import __version__, logs
 from .app import create_app, registered_routers
-from .config import DEFAULTS, ConfigError, ConfigLoader, RepoConfig, merge, parse
+from .config import CONFIG_PATH, DEFAULTS, ConfigError, ConfigLoader, RepoConfig, merge, parse
+from .config_check import check
 from .context import Services
 from .dispatch import Dispatcher
-from .github import DryRunGitHubAPI
+from .github import DryRunGitHubAPI, GitHubApp
 from .inbox import Inbox, InboxUnavailable
+from .redeliver import missed_deliveries, redeliver
 from .render import Renderer
-from .settings import DEFAULT_DATABASE_URL, SettingsError, database_url, load_environment, load_settings
+from .settings import DEFAULT_DATABASE_URL, Settings, SettingsError, database_url, load_environment, load_settings
 from .signatures import SignatureBook, parse_export, to_csv, to_json
 
 SHUTDOWN_SECONDS = 25.0
@@ -184,6 +189,76 @@ def cla_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def config_check(args: argparse.Namespace) -> int:
+    unreadable = invalid = False
+    for name in args.files:
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except OSError as exc:
+            print(f"community-bot: cannot read {name}: {exc.strerror}", file=sys.stderr)
+            unreadable = True
+            continue
+        except UnicodeDecodeError:
+            print(f"community-bot: cannot read {name}: not UTF-8 text", file=sys.stderr)
+            unreadable = True
+            continue
+        problems = check(text)
+        for problem in problems:
+            print(problem.format(name))
+        if problems:
+            invalid = True
+        else:
+            print(f"{name}: valid")
+    return 2 if unreadable else 1 if invalid else 0
+
+
+def _duration(text: str) -> float:
+    """``90m``, ``24h``, ``3d`` (or plain seconds) as seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        if text[-1:] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90m, 24h, 3d)") from None
+
+
+async def _redeliver(settings: Settings, since: float, dry_run: bool) -> int:
+    inbox = Inbox(settings.database_url)
+    await inbox.open(take_back_unfinished=False)  # a server may be running beside us
+    try:
+        async with aiohttp.ClientSession() as session:
+            app = GitHubApp(session, app_id=settings.app_id, private_key=settings.private_key, base_url=settings.api_url)
+            missed = await missed_deliveries(app.app_client, inbox, since=time.time() - since)
+            for delivery in missed:
+                note = " (older than GitHub's redelivery window: not asked for)" if delivery.too_old else ""
+                print(f"{delivery.guid} {delivery.event}{'.' + delivery.action if delivery.action else ''} {delivery.status}{note}")
+            if dry_run:
+                print(f"community-bot: {len(missed)} missed deliveries; none asked for (--dry-run)")
+                return 0
+            asked = await redeliver(app.app_client, missed)
+            print(f"community-bot: {len(missed)} missed deliveries; asked GitHub to redeliver {asked}")
+            return 0
+    finally:
+        await inbox.close()
+
+
+def redeliver_command(args: argparse.Namespace) -> int:
+    logs.configure("WARNING")
+    try:
+        settings = load_settings(load_environment())
+    except SettingsError as exc:
+        print(f"community-bot: cannot redeliver: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_redeliver(settings, args.since, args.dry_run))
+    except InboxUnavailable as exc:
+        print(f"community-bot: cannot redeliver: the database does not answer: {exc}", file=sys.stderr)
+    except (aiohttp.ClientError, gidgethub.GitHubException) as exc:
+        print(f"community-bot: cannot redeliver: GitHub did not answer as expected: {exc!r}", file=sys.stderr)
+    return 2
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="community-bot", description=__doc__)
     top.add_argument("--version", action="version", version=f"community-bot {__version__}")
@@ -207,6 +282,31 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("file", help="an export, as written by `cla export` or in the same shape")
     load.add_argument("--format", choices=EXPORT_FORMATS, help="default: from the file's extension, .csv or .json")
     load.set_defaults(run=cla_import)
+    config = commands.add_parser("config", help=f"check {CONFIG_PATH} files")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    checking = config_commands.add_parser(
+        "check",
+        help="check config files against the bot's schema, printing FILE:LINE: KEY: problem for each problem",
+        description=(
+            f"Check each {CONFIG_PATH} against the bot's schema and print FILE:LINE: KEY: problem for each "
+            "problem, or FILE: valid. Only the file itself is checked: _extends is not followed. "
+            "Exit status: 0 all valid, 1 problems found, 2 a usage error or a file that could not be read."
+        ),
+    )
+    checking.add_argument("files", nargs="+", metavar="FILE", help=f"a {CONFIG_PATH}")
+    checking.set_defaults(run=config_check)
+    again = commands.add_parser(
+        "redeliver",
+        help="ask GitHub again for the deliveries it could not deliver (after downtime)",
+        description=(
+            "Read the app's delivery log, list the deliveries that no attempt delivered and the database does "
+            "not hold, and ask GitHub to deliver them again. Deliveries older than GitHub's redelivery window "
+            "(3 days) are listed, not asked for."
+        ),
+    )
+    again.add_argument("--since", type=_duration, default=_duration("24h"), help="how far back to look: 90m, 24h, 3d (default 24h)")
+    again.add_argument("--dry-run", action="store_true", help="list them, ask for none")
+    again.set_defaults(run=redeliver_command)
     return top
 
 

@@ -406,6 +406,14 @@ class Inbox:
         )
         return dict(row) if row else None
 
+    async def known(self, delivery_ids: list[str]) -> set[str]:
+        """Which of these delivery ids are recorded."""
+        if not delivery_ids:
+            return set()
+        return await self._execute(
+            select(deliveries.c.id).where(deliveries.c.id.in_(delivery_ids)), lambda result: set(result.scalars())
+        )
+
     async def count_by_state(self) -> dict[str, int]:
         rows = await self._execute(
             select(deliveries.c.state, func.count()).group_by(deliveries.c.state), lambda result: result.all()

@@ -547,6 +547,9 @@ class FakeGitHub:
         # Reactions made through the API, oldest first: {"on": "comment", "id": comment_id,
         # "content": "+1"} or {"on": "issue", "owner": o, "repo": r, "number": n, "content": ...}.
         self.reactions: list[dict] = []
+        # The app's webhook delivery log, newest first, and the redeliveries asked for.
+        self._hook_deliveries: list[dict] = []
+        self.redeliveries: list[int] = []
         self._reaction_objects: dict[tuple, dict] = {}  # (target..., content) -> reaction
         # Git, as far as pull requests need it: each repository's commits by SHA, the
         # one before each in history (the first parent, as the fake knows history), and
@@ -567,6 +570,8 @@ class FakeGitHub:
         self._rate_reset = int(time.time()) + 3600
         self._handlers: dict[tuple[str, str], Handler] = {
             ("GET", "/app"): self._get_app,
+            ("GET", "/app/hook/deliveries"): self._list_hook_deliveries,
+            ("POST", "/app/hook/deliveries/{delivery_id}/attempts"): self._redeliver,
             ("POST", "/app/installations/{installation_id}/access_tokens"): self._create_token,
             ("GET", "/repos/{owner}/{repo}/contents/{path}"): self._get_contents,
             ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments"): self._list_comments,
@@ -700,6 +705,35 @@ class FakeGitHub:
 
     def remove_file(self, owner: str, repo: str, path: str, ref: str | None = None) -> None:
         del self._files[_file_key(owner, repo, path, ref)]
+
+    def add_hook_delivery(
+        self,
+        guid: str,
+        *,
+        event: str = "issues",
+        action: str | None = "opened",
+        status_code: int = 202,
+        delivered_at: float | None = None,
+        redelivery: bool = False,
+        installation_id: int = 7,
+    ) -> dict:
+        """An entry of the app's webhook delivery log (GET /app/hook/deliveries), as GitHub keeps it."""
+        entry = {
+            "id": next(self._ids),
+            "guid": guid,
+            "delivered_at": _timestamp(time.time() if delivered_at is None else delivered_at),
+            "redelivery": redelivery,
+            "duration": 0.05,
+            "status": "OK" if 200 <= status_code < 300 else ("Invalid HTTP Response: %d" % status_code if status_code else "timed out"),
+            "status_code": status_code,
+            "event": event,
+            "action": action,
+            "installation_id": installation_id,
+            "repository_id": 1296269,
+        }
+        self._hook_deliveries.append(entry)
+        self._hook_deliveries.sort(key=lambda e: e["delivered_at"], reverse=True)
+        return entry
 
     def delete_comment(self, comment_id: int) -> None:
         """Remove a comment, as if someone deleted it on GitHub."""
@@ -1101,6 +1135,23 @@ class FakeGitHub:
         return _path_pattern(unquote(path), self._spec.multi_segment)
 
     # Endpoints with state ----------------------------------------------------------
+
+    def _list_hook_deliveries(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """Newest first, paged by an opaque cursor in the Link header, as GitHub pages this log."""
+        per_page = min(max(int(request.query.get("per_page", 30)), 1), 100)
+        start = int(request.query.get("cursor", "0") or 0)
+        page = self._hook_deliveries[start : start + per_page]
+        headers = {}
+        if start + per_page < len(self._hook_deliveries):
+            headers["Link"] = f'<{request.url.update_query(cursor=str(start + per_page))}>; rel="next"'
+        return _Reply(200, page, headers)
+
+    def _redeliver(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        delivery_id = int(params["delivery_id"])
+        if not any(entry["id"] == delivery_id for entry in self._hook_deliveries):
+            return _error(404)
+        self.redeliveries.append(delivery_id)
+        return _Reply(202, {})
 
     def _get_app(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
         return _Reply(200, self._integration())

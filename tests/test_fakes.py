@@ -401,15 +401,26 @@ def test_respond_refuses_an_endpoint_the_fake_does_not_know(fake):
         fake.respond("GET", "/repos/octo/hello/teleport")
 
 
-async def test_defaults_for_unprogrammed_endpoints(fake, gh, app_gh):
+async def test_defaults_for_unprogrammed_endpoints(fake, gh):
     for path in ("/repos/octo/hello", "/orgs/octo/teams/core/memberships/newbie"):
         with pytest.raises(BadRequest) as missing:
             await gh.getitem(path)
         assert missing.value.status_code == 404
-    app_jwt = get_jwt(app_id=str(APP_ID), private_key=make_private_key()[0])
-    created = await app_gh.post("/app/hook/deliveries/7/attempts", data=b"", jwt=app_jwt)
-    assert isinstance(created["id"], int)
     assert fake.violations == []
+
+
+async def test_the_app_delivery_log_and_redeliveries(fake, app_gh):
+    app_jwt = get_jwt(app_id=str(APP_ID), private_key=make_private_key()[0])
+    for n in range(3):
+        fake.add_hook_delivery(f"guid-{n}", status_code=502, delivered_at=time.time() - n)
+    log = [entry async for entry in app_gh.getiter("/app/hook/deliveries?per_page=2", jwt=app_jwt)]
+    assert [entry["guid"] for entry in log] == ["guid-0", "guid-1", "guid-2"]
+    assert rest_spec().response_errors("GET", "/app/hook/deliveries", 200, log) == []
+    await app_gh.post(f"/app/hook/deliveries/{log[0]['id']}/attempts", data=b"", jwt=app_jwt)
+    assert fake.redeliveries == [log[0]["id"]]
+    with pytest.raises(BadRequest) as missing:
+        await app_gh.post("/app/hook/deliveries/999999/attempts", data=b"", jwt=app_jwt)
+    assert missing.value.status_code == 404
 
 
 async def test_every_answer_carries_rate_limit_headers(fake, session, base_url, token):
