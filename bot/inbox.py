@@ -163,7 +163,7 @@ class Inbox:
             event.listen(self._sqlite_engine, "connect", _sqlite_pragmas)
         else:
             self._async_engine = create_async_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-        await self.transaction(metadata.create_all)
+        await self.transaction(self._create_tables)
         if self.is_sqlite and take_back_unfinished:
             # One process owns a SQLite inbox: whatever it held when it stopped is its own
             # unfinished work, to be done again now.
@@ -173,6 +173,13 @@ class Inbox:
                 .values(state=PENDING, lease_owner=None, lease_expires=None)
             )
         self._writer = asyncio.create_task(self._write_loop(), name="inbox-writer")
+
+    def _create_tables(self, conn: Connection) -> None:
+        if not self.is_sqlite:
+            # Several processes starting on a new database would all create the tables, and
+            # all but one would fail on PostgreSQL's catalogue: one at a time.
+            conn.execute(text("SELECT pg_advisory_xact_lock(7012001)"))
+        metadata.create_all(conn)
 
     async def close(self) -> None:
         if self._writer is not None:

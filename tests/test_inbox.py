@@ -258,3 +258,19 @@ async def test_a_failed_transaction_leaves_the_inbox_usable(open_inbox):
         await inbox.transaction(lambda conn: conn.execute(text("SELECT * FROM no_such_table")))
     assert await inbox.ping() is True
     assert await inbox.record(delivery(1)) is True
+
+
+async def test_processes_starting_together_on_a_new_database_all_start(database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite serves one process")
+    first = Inbox(database_url)
+    await first.open()
+    await first.transaction(metadata.drop_all)
+    await first.close()
+    inboxes = [Inbox(database_url, owner=f"p{n}") for n in range(4)]
+    try:
+        await asyncio.gather(*(inbox.open() for inbox in inboxes))
+    finally:
+        await inboxes[0].transaction(metadata.drop_all)
+        for inbox in inboxes:
+            await inbox.close()
