@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import cachetools
-import gidgethub
 import jsonschema
 import yaml
 from gidgethub.abc import GitHubAPI
+
+from .github import getitem_or_none
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +138,7 @@ def parse_extends(value: str, owner: str) -> tuple[str, str, str]:
 
 async def fetch_file(gh: GitHubAPI, owner: str, repo: str, path: str) -> str | None:
     """A file's text on the default branch, or None where there is no such file."""
-    try:
-        answer = await gh.getitem("/repos/{owner}/{repo}/contents/{+path}", {"owner": owner, "repo": repo, "path": path})
-    except gidgethub.BadRequest as exc:
-        if exc.status_code == 404:
-            return None
-        raise
+    answer = await getitem_or_none(gh, "/repos/{owner}/{repo}/contents/{+path}", {"owner": owner, "repo": repo, "path": path})
     if not isinstance(answer, Mapping) or answer.get("type") != "file" or "content" not in answer:
         return None
     return base64.b64decode(answer["content"]).decode("utf-8", errors="replace")

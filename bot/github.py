@@ -287,6 +287,17 @@ class GitHubApp:
         return (await self.app_client.getitem("/app"))["slug"]
 
 
+async def getitem_or_none(gh: gidgethub.abc.GitHubAPI, url: str, url_vars: Mapping[str, Any]) -> Any:
+    """GitHub's answer to a GET, or None where GitHub says 404: no such thing (a file, a label, a
+    person, a team member), which is an answer, not a failure."""
+    try:
+        return await gh.getitem(url, url_vars)
+    except gidgethub.BadRequest as exc:
+        if exc.status_code == 404:
+            return None
+        raise
+
+
 def github_time(timestamp: str) -> float:
     """Epoch seconds of one of GitHub's ISO 8601 times (``2026-11-25T22:01:58Z``)."""
     return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()

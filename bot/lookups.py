@@ -8,11 +8,17 @@ a private organisation member as ``CONTRIBUTOR`` or ``NONE``).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import cachetools
 import gidgethub
 from gidgethub.abc import GitHubAPI
+
+from .github import getitem_or_none
+
+T = TypeVar("T")
+_MISSING = object()
 
 # GitHub's repository roles, weakest first.
 ROLES = ("none", "read", "triage", "write", "maintain", "admin")
@@ -38,77 +44,64 @@ class CommunityFiles:
 class Lookups:
     def __init__(self, *, permission_ttl: float = 600, profile_ttl: float = 3600, maxsize: int = 10_000) -> None:
         # Ten minutes: someone just given write access is still greeted for that long, at worst.
-        self._roles: cachetools.TTLCache[tuple[str, str, str], str] = cachetools.TTLCache(maxsize, permission_ttl)
-        self._profiles: cachetools.TTLCache[tuple[str, str], CommunityFiles] = cachetools.TTLCache(maxsize, profile_ttl)
+        self._roles: cachetools.TTLCache[tuple[str, ...], str] = cachetools.TTLCache(maxsize, permission_ttl)
+        self._profiles: cachetools.TTLCache[tuple[str, ...], CommunityFiles] = cachetools.TTLCache(maxsize, profile_ttl)
         self._members: cachetools.TTLCache[tuple[str, ...], bool] = cachetools.TTLCache(maxsize, permission_ttl)
 
     async def role(self, gh: GitHubAPI, owner: str, repo: str, login: str) -> str:
-        """The person's role on the repository: one of ``ROLES``."""
-        key = (owner.lower(), repo.lower(), login.lower())
-        role = self._roles.get(key)
-        if role is None:
-            try:
-                answer = await gh.getitem(
-                    "/repos/{owner}/{repo}/collaborators/{username}/permission",
-                    {"owner": owner, "repo": repo, "username": login},
-                )
-            except gidgethub.BadRequest as exc:
-                if exc.status_code != 404:  # 404: no such user any more
-                    raise
-                answer = {}
-            role = role_from(answer)
-            self._roles[key] = role
-        return role
+        """The person's role on the repository: one of ``ROLES`` ("none" for a person who no
+        longer exists)."""
+        url = "/repos/{owner}/{repo}/collaborators/{username}/permission"
+        where = {"owner": owner, "repo": repo, "username": login}
+        return await _remembered(self._roles, (owner, repo, login), lambda: _get(gh, url, where, role_from))
 
     async def is_org_member(self, gh: GitHubAPI, org: str, login: str) -> bool:
         """Whether the person is a member of the organisation (a personal account has none)."""
-        key = (org.lower(), login.lower())
-        member = self._members.get(key)
-        if member is None:
+
+        async def ask() -> bool:
             try:
                 await gh.getitem("/orgs/{org}/members/{username}", {"org": org, "username": login})
-                member = True  # 204
             except gidgethub.BadRequest as exc:
                 if exc.status_code != 404:  # 404: not a member, or the owner is no organisation
                     raise
-                member = False
+                return False
             except gidgethub.RedirectionException:
-                member = False  # 302: GitHub will not say to this requester
-            self._members[key] = member
-        return member
+                return False  # 302: GitHub will not say to this requester
+            return True  # 204 (no body, so a 404 cannot be told apart by getitem_or_none)
+
+        return await _remembered(self._members, (org, login), ask)
 
     async def is_team_member(self, gh: GitHubAPI, org: str, team: str, login: str) -> bool:
-        """Whether the person is an active member of the organisation's team."""
-        key = (org.lower(), team.lower(), login.lower())
-        member = self._members.get(key)
-        if member is None:
-            try:
-                answer = await gh.getitem(
-                    "/orgs/{org}/teams/{team_slug}/memberships/{username}", {"org": org, "team_slug": team, "username": login}
-                )
-            except gidgethub.BadRequest as exc:
-                if exc.status_code != 404:  # 404: not in the team, or no such team
-                    raise
-                answer = {}
-            member = isinstance(answer, dict) and answer.get("state") == "active"
-            self._members[key] = member
-        return member
+        """Whether the person is an active member of the organisation's team (404: not in it, or
+        no such team)."""
+        url = "/orgs/{org}/teams/{team_slug}/memberships/{username}"
+        where = {"org": org, "team_slug": team, "username": login}
+        return await _remembered(self._members, (org, team, login), lambda: _get(gh, url, where, _is_active))
 
     async def community_files(self, gh: GitHubAPI, owner: str, repo: str) -> CommunityFiles:
         """CONTRIBUTING and CODE_OF_CONDUCT, from the community profile: one call, whatever folder
-        (root, ``docs/``, ``.github/``, or the organisation's ``.github`` repository) holds them."""
-        key = (owner.lower(), repo.lower())
-        files = self._profiles.get(key)
-        if files is None:
-            try:
-                profile = await gh.getitem("/repos/{owner}/{repo}/community/profile", {"owner": owner, "repo": repo})
-            except gidgethub.BadRequest as exc:
-                if exc.status_code != 404:  # private repositories have no community profile
-                    raise
-                profile = {}
-            files = community_files_from(profile)
-            self._profiles[key] = files
-        return files
+        (root, ``docs/``, ``.github/``, or the organisation's ``.github`` repository) holds them.
+        Private repositories have no community profile (404)."""
+        url = "/repos/{owner}/{repo}/community/profile"
+        where = {"owner": owner, "repo": repo}
+        return await _remembered(self._profiles, (owner, repo), lambda: _get(gh, url, where, community_files_from))
+
+
+async def _remembered(cache: cachetools.TTLCache[tuple[str, ...], T], key: tuple[str, ...], ask: Callable[[], Awaitable[T]]) -> T:
+    """The cached answer for these names (letter case aside), or GitHub's, then cached."""
+    key = tuple(name.lower() for name in key)
+    answer = cache.get(key, _MISSING)
+    if answer is _MISSING:
+        answer = cache[key] = await ask()
+    return answer  # type: ignore[return-value]
+
+
+async def _get(gh: GitHubAPI, url: str, url_vars: dict[str, str], read: Callable[[Any], T]) -> T:
+    return read(await getitem_or_none(gh, url, url_vars))
+
+
+def _is_active(membership: Any) -> bool:
+    return isinstance(membership, dict) and membership.get("state") == "active"
 
 
 def role_from(answer: Any) -> str:

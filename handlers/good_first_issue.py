@@ -21,7 +21,7 @@ from gidgethub.routing import Router
 from bot.commands import commands
 from bot.config import RepoConfig
 from bot.context import EventContext, is_bot
-from bot.github import github_time
+from bot.github import getitem_or_none, github_time
 from bot.lookups import at_least
 from bot.render import marker
 
@@ -218,11 +218,7 @@ async def add_labels(ctx: EventContext, config: RepoConfig, number: int, kinds: 
 
 async def ensure_label(ctx: EventContext, name: str, color: str, description: str) -> None:
     where = {"owner": ctx.owner, "repo": ctx.repo}
-    try:
-        await ctx.gh.getitem("/repos/{owner}/{repo}/labels/{name}", {**where, "name": name})
-    except gidgethub.BadRequest as exc:
-        if exc.status_code != 404:
-            raise
+    if await getitem_or_none(ctx.gh, "/repos/{owner}/{repo}/labels/{name}", {**where, "name": name}) is None:
         await ctx.gh.post("/repos/{owner}/{repo}/labels", where, data={"name": name, "color": color, "description": description})
 
 
