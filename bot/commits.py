@@ -43,8 +43,10 @@ class Person:
     user_id: int | None = None
     is_bot: bool = False
 
-    def describe(self) -> str:
-        return f"{self.name} <{self.email}>"
+    @property
+    def linked(self) -> bool:
+        """Whether GitHub links this name and email to an account."""
+        return self.user_id is not None
 
 
 @dataclasses.dataclass(frozen=True)

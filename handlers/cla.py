@@ -8,7 +8,6 @@ saying who still has to sign and how.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Iterable
@@ -22,6 +21,7 @@ from bot.commits import (
     CO_AUTHOR,
     NOREPLY,
     Commit,
+    Person,
     is_assistant,
     known_accounts,
     pull_request_commits,
@@ -40,60 +40,43 @@ CHECK_NAME = "CLA"
 RECHECK = "recheck"
 
 
-@dataclasses.dataclass(frozen=True)
-class Contributor:
-    """A commit author or co-author: a GitHub account, or only a name and email."""
-
-    name: str
-    email: str
-    login: str | None = None
-    user_id: int | None = None
-
-    @property
-    def linked(self) -> bool:
-        return self.user_id is not None
-
-    def describe(self) -> str:
-        return self.login or f"{self.name} <{self.email}>"
-
-
 # Decisions ------------------------------------------------------------------------------
 
 
-def contributors(commits: list[Commit], *, co_authors: bool) -> list[Contributor]:
+def contributors(commits: list[Commit], *, co_authors: bool) -> list[Person]:
     """Each distinct person who wrote these commits, by account where GitHub links one; with
     ``co_authors``, those of ``Co-authored-by:`` trailers too, matched to accounts by email.
     Tools credited as co-authors are no one to sign."""
     accounts = known_accounts(commits)
     logins = {c.author.user_id: c.author.login for c in commits if c.author.user_id is not None}
-    people: dict[Any, Contributor] = {}
+    people: dict[Any, Person] = {}
 
-    def add(person: Contributor) -> None:
+    def add(person: Person) -> None:
         key = person.user_id if person.linked else person.email.strip().lower()
         people.setdefault(key, person)
 
     for commit in commits:
         author = commit.author
-        add(Contributor(author.name, author.email, author.login, author.user_id))
+        add(Person(author.name, author.email, author.login, author.user_id))
         for name, email in trailers(CO_AUTHOR, commit.message) if co_authors else []:
             if not is_assistant(name, email):
                 add(co_author(name, email, accounts, logins))
     return list(people.values())
 
 
-def co_author(name: str, email: str, accounts: dict[str, int], logins: dict[int, str | None]) -> Contributor:
+def co_author(name: str, email: str, accounts: dict[str, int], logins: dict[int, str | None]) -> Person:
     """A co-author, linked to a GitHub account by a noreply address or by an email GitHub linked
     to an account elsewhere in the pull request."""
     noreply = NOREPLY.match(email.strip())
     if noreply and noreply.group("id"):
-        return Contributor(name, email, noreply.group("login"), int(noreply.group("id")))
+        return Person(name, email, noreply.group("login"), int(noreply.group("id")))
     user_id = accounts.get(email.strip().lower())
     if user_id is not None:
-        return Contributor(name, email, logins.get(user_id), user_id)
-    return Contributor(name, email)
+        return Person(name, email, logins.get(user_id), user_id)
+    return Person(name, email)
 
 
-def allowlisted(person: Contributor, patterns: Iterable[str]) -> bool:
+def allowlisted(person: Person, patterns: Iterable[str]) -> bool:
     """Whether a login (or, for a commit with no account, its email) matches a pattern such as
     ``*[bot]``; team entries (``org/team``) are asked of GitHub apart."""
     values = [person.login] if person.login else [person.email]
@@ -207,7 +190,7 @@ async def check_pull_request(ctx: EventContext, pull: dict[str, Any], *, commits
         await ctx.comment(pull["number"], "cla", "cla_signed.md", create=False, **variables)
 
 
-async def not_signed(ctx: EventContext, section: dict[str, Any], people: list[Contributor]) -> list[Contributor]:
+async def not_signed(ctx: EventContext, section: dict[str, Any], people: list[Person]) -> list[Person]:
     """Those who must still sign: neither signed this version, nor allowlisted, nor in an
     allowlisted team."""
     patterns = section.get("allowlist") or []
@@ -219,7 +202,7 @@ async def not_signed(ctx: EventContext, section: dict[str, Any], people: list[Co
     return [person for person in waiting if not await in_team(ctx, person, teams)]
 
 
-async def in_team(ctx: EventContext, person: Contributor, teams: list[list[str]]) -> bool:
+async def in_team(ctx: EventContext, person: Person, teams: list[list[str]]) -> bool:
     if not person.login:
         return False
     for org, team in teams:

@@ -225,31 +225,28 @@ async def post_reminder(ctx: EventContext, config: RepoConfig, number: int) -> N
     )
 
 
-async def code_of_conduct_url(ctx: EventContext, config: RepoConfig) -> str | None:
+async def code_of_conduct_url(ctx: EventContext, config: RepoConfig, owner: str | None = None, repo: str | None = None) -> str | None:
     """The configured link, else the one GitHub's community profile finds, else a
-    CODE_OF_CONDUCT.md in the repository or the organisation's .github repository."""
+    CODE_OF_CONDUCT.md in the repository or the organisation's .github repository; of this
+    event's repository unless another is named (an installation event names several)."""
+    owner, repo = owner or ctx.owner, repo or ctx.repo
     configured = config.section("conduct").get("url")
     if configured:
         return str(configured)
-    files = await ctx.community_files()
+    files = await ctx.community_files(owner, repo)
     if files.code_of_conduct_url:
         return files.code_of_conduct_url
-    for repo in (ctx.repo, ".github"):
-        if await fetch_file(ctx.gh, ctx.owner, repo, CODE_OF_CONDUCT_FILE) is not None:
-            return f"https://github.com/{ctx.owner}/{repo}/blob/HEAD/{CODE_OF_CONDUCT_FILE}"
+    for candidate in (repo, ".github"):
+        if await fetch_file(ctx.gh, owner, candidate, CODE_OF_CONDUCT_FILE) is not None:
+            return f"https://github.com/{owner}/{candidate}/blob/HEAD/{CODE_OF_CONDUCT_FILE}"
     return None
 
 
 async def suggest_code_of_conduct(ctx: EventContext, owner: str, repo: str) -> None:
     """Open one issue, once ever, suggesting a code of conduct to a repository that has none."""
     config = await ctx.config(owner, repo)
-    if not config.enabled("conduct") or config.section("conduct").get("url"):
+    if not config.enabled("conduct") or await code_of_conduct_url(ctx, config, owner, repo):
         return
-    if (await ctx.community_files(owner, repo)).code_of_conduct_url:
-        return
-    for candidate in (repo, ".github"):
-        if await fetch_file(ctx.gh, owner, candidate, CODE_OF_CONDUCT_FILE) is not None:
-            return
     # Once ever; the same delivery processed again after a crash may still post it.
     delivery = ctx.event.delivery_id or ""
     if await ctx.mark("conduct.suggested", f"{owner}/{repo}".lower(), delivery) != delivery:

@@ -7,6 +7,7 @@ import copy
 
 import pytest
 
+from bot.commits import Person
 from handlers import cla
 from tests.conftest import bot_of, deliver, installed, settle
 from tests.fakes import commit, example
@@ -83,11 +84,11 @@ def test_sign_phrase_ignores_case_and_surrounding_whitespace():
 
 
 def test_allowlist_globs_match_logins_or_an_unlinked_email():
-    bot_person = cla.Contributor("dependabot[bot]", "x@y", "dependabot[bot]", 1)
+    bot_person = Person("dependabot[bot]", "x@y", "dependabot[bot]", 1)
     assert cla.allowlisted(bot_person, ["*[bot]"])
-    assert cla.allowlisted(cla.Contributor("Mona", "mona@example.com", "Mona", 5), ["mona"])
-    assert cla.allowlisted(cla.Contributor("Intern", "intern@corp.example"), ["*@corp.example"])
-    assert not cla.allowlisted(cla.Contributor("Mona", "mona@example.com", "mona", 5), ["octo", "my-org/maintainers"])
+    assert cla.allowlisted(Person("Mona", "mona@example.com", "Mona", 5), ["mona"])
+    assert cla.allowlisted(Person("Intern", "intern@corp.example"), ["*@corp.example"])
+    assert not cla.allowlisted(Person("Mona", "mona@example.com", "mona", 5), ["octo", "my-org/maintainers"])
 
 
 def test_contributors_are_distinct_people_and_co_authors_by_account():

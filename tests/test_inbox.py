@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import pytest
 from sqlalchemy import text
 
 from bot.inbox import Inbox, NewDelivery, metadata
-from tests.conftest import POSTGRES_URL
-
-
-def _postgres_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
+from tests.conftest import POSTGRES_URL, postgres_answers
 
 POSTGRES = pytest.param(
     POSTGRES_URL,
     id="postgresql",
-    marks=pytest.mark.skipif(not _postgres_answers(), reason="no PostgreSQL answers on 127.0.0.1:5432"),
+    marks=pytest.mark.skipif(not postgres_answers(), reason="no PostgreSQL answers on 127.0.0.1:5432"),
 )
 
 

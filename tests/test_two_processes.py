@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 
 import bot.signatures  # noqa: F401  (puts cla_signatures on the metadata, so it is dropped too)
 from bot.inbox import DONE, FAILED, PROCESSING, Inbox, deliveries, metadata
-from tests.conftest import POSTGRES_URL, SECRET, headers_for, installed
+from tests.conftest import POSTGRES_URL, SECRET, headers_for, installed, postgres_answers
 from tests.fakes import FakeGitHub, example, make_private_key
 
 DELIVERIES = 2000
@@ -50,15 +50,7 @@ SETTLE_TIMEOUT = 150.0
 OWN_DATABASE = "test_two_processes"
 
 
-def _postgres_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(not _postgres_answers(), reason="no PostgreSQL answers on 127.0.0.1:5432")
+pytestmark = pytest.mark.skipif(not postgres_answers(), reason="no PostgreSQL answers on 127.0.0.1:5432")
 
 
 def _free_port() -> int:
