@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import socket
 import uuid
@@ -15,7 +16,7 @@ from gidgethub import routing
 
 from bot.app import BOT, Bot, create_app
 from bot.settings import Settings
-from tests.fakes import FakeGitHub, make_private_key, sign
+from tests.fakes import FakeGitHub, example, make_private_key, sign
 
 SECRET = "test-webhook-secret"
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -103,6 +104,19 @@ async def settle(client: TestClient, timeout: float = 10.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"deliveries not finished in {timeout}s: {await bot.inbox.count_by_state()}")
+
+
+def comment_event(fake: FakeGitHub, owner: str, repo: str, number: int, body: str, *, login: str = "someone", user_id: int | None = None) -> dict[str, Any]:
+    """Someone comments on issue or pull request ``number`` (which the fake must hold): the
+    comment as the fake keeps it, in GitHub's real ``issue_comment.created`` event."""
+    comment = fake.add_comment(owner, repo, number, body, login=login)
+    if user_id is not None:
+        comment = comment | {"user": comment["user"] | {"id": user_id}}
+    payload = copy.deepcopy(installed(example("issue_comment", "created")))
+    payload["issue"] = fake.issue(owner, repo, number)
+    payload["comment"] = comment
+    payload["sender"] = comment["user"]
+    return payload
 
 
 def installed(payload: dict[str, Any], installation_id: int = 7) -> dict[str, Any]:

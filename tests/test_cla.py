@@ -9,7 +9,7 @@ import pytest
 
 from bot.commits import Person
 from handlers import cla
-from tests.conftest import bot_of, deliver, installed, settle
+from tests.conftest import bot_of, comment_event, deliver, installed, settle
 from tests.fakes import commit, example
 
 OWNER, REPO = "Codertocat", "Hello-World"
@@ -33,20 +33,11 @@ def pull_request_event(number: int = NUMBER, *, sender: dict = MONA) -> dict:
     return payload
 
 
-def comment_event(fake, body: str, commenter: dict, number: int = NUMBER) -> dict:
-    """Someone comments on the pull request: the comment as GitHub holds it, and its event."""
-    comment = fake.add_comment(OWNER, REPO, number, body, login=commenter["login"])
-    payload = copy.deepcopy(installed(example("issue_comment", "created")))
-    payload["repository"] = pull_request_event()["repository"]
-    payload["issue"].update(number=number, pull_request={"url": f"https://api.github.com/repos/{OWNER}/{REPO}/pulls/{number}"})
-    payload["comment"] = comment | {"user": comment["user"] | {"id": commenter["id"]}}
-    payload["sender"] = payload["comment"]["user"]
-    return payload
-
-
 @pytest.fixture
 async def bot(start_bot, fake_github):
     fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", CONFIG)
+    # Pull request 2 is open, by octo: where people comment unless a test pushes its own commits.
+    fake_github.add_pull_request_commits(OWNER, REPO, NUMBER, [by(OCTO)])
     return await start_bot([cla.router], app_slug="community-bot")
 
 
@@ -66,7 +57,7 @@ def cla_run(fake, head_sha: str) -> dict:
 
 
 async def say(client, fake, body: str, commenter: dict, number: int = NUMBER) -> None:
-    await deliver(client, "issue_comment", comment_event(fake, body, commenter, number))
+    await deliver(client, "issue_comment", comment_event(fake, OWNER, REPO, number, body, login=commenter["login"], user_id=commenter["id"]))
     await settle(client)
 
 
@@ -124,7 +115,7 @@ async def test_unsigned_then_signed_by_comment_then_rechecked(bot, fake_github):
 
 
 async def test_signed_contributors_pass_and_get_no_comment(bot, fake_github):
-    await say(bot, fake_github, PHRASE, MONA)  # signed on another occasion (pull request 2 does not exist yet)
+    await say(bot, fake_github, PHRASE, MONA)  # signed on another occasion: someone else's pull request
     run = await push(bot, fake_github, [by(MONA)], number=3)
     assert run["conclusion"] == "success"
     assert fake_github.comments(OWNER, REPO, 3) == []
@@ -197,7 +188,7 @@ async def test_recheck_and_repository_scope(bot, fake_github):
 async def test_two_signing_comments_at_once_make_one_signature(bot, fake_github):
     await push(bot, fake_github, [by(MONA)])
     for _ in range(2):
-        await deliver(bot, "issue_comment", comment_event(fake_github, PHRASE, MONA))
+        await deliver(bot, "issue_comment", comment_event(fake_github, OWNER, REPO, NUMBER, PHRASE, login=MONA["login"], user_id=MONA["id"]))
     await settle(bot)
     assert len(await bot_of(bot).dispatcher.services.signatures.all()) == 1
 

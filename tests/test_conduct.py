@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from handlers import conduct
-from tests.conftest import deliver, installed, settle
+from tests.conftest import comment_event, deliver, installed, settle
 from tests.fakes import example
 
 OWNER, REPO = "Codertocat", "Hello-World"
@@ -23,17 +23,8 @@ async def bot(start_bot, fake_github):
     return await start_bot([conduct.router], app_slug="community-bot")
 
 
-def comment_event(fake, body: str, login: str = "someone", number: int = NUMBER) -> dict:
-    comment = fake.add_comment(OWNER, REPO, number, body, login=login)
-    payload = copy.deepcopy(installed(example("issue_comment", "created")))
-    payload["issue"] = fake.issue(OWNER, REPO, number)
-    payload["comment"] = comment
-    payload["sender"] = comment["user"]
-    return payload
-
-
 async def say(client, fake, body: str, login: str = "someone", number: int = NUMBER) -> None:
-    await deliver(client, "issue_comment", comment_event(fake, body, login, number))
+    await deliver(client, "issue_comment", comment_event(fake, OWNER, REPO, number, body, login=login))
     await settle(client)
 
 
@@ -131,7 +122,7 @@ async def test_first_interaction_where_welcomes_are_off(bot, fake_github):
 async def test_flagged_comments_are_listed_for_moderators_in_a_daily_private_issue(bot, fake_github):
     fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", REMIND + "  report_to: Codertocat/moderation\n  public_reminder: false\n")
     await say(bot, fake_github, HEATED, login="angry")
-    first = comment_event(fake_github, "Shut up, you moron.", login="angry")
+    first = comment_event(fake_github, OWNER, REPO, NUMBER, "Shut up, you moron.", login="angry")
     for _ in range(2):  # the same comment twice (an edit, or a redelivery): listed once
         await deliver(bot, "issue_comment", first)
         await settle(bot)

@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from handlers import good_first_issue as gfi
-from tests.conftest import deliver, installed, settle
+from tests.conftest import comment_event, deliver, installed, settle
 from tests.fakes import example
 
 OWNER, REPO = "Codertocat", "Hello-World"
@@ -23,17 +23,8 @@ async def bot(start_bot):
     return await start_bot([gfi.router], app_slug="community-bot")
 
 
-def comment_event(fake, body: str, person: dict, number: int = NUMBER) -> dict:
-    comment = fake.add_comment(OWNER, REPO, number, body, login=person["login"])
-    payload = copy.deepcopy(installed(example("issue_comment", "created")))
-    payload["issue"] = fake.issue(OWNER, REPO, number)
-    payload["comment"] = comment | {"user": comment["user"] | {"id": person["id"]}}
-    payload["sender"] = payload["comment"]["user"]
-    return payload
-
-
 async def say(client, fake, body: str, person: dict, number: int = NUMBER) -> None:
-    await deliver(client, "issue_comment", comment_event(fake, body, person, number))
+    await deliver(client, "issue_comment", comment_event(fake, OWNER, REPO, number, body, login=person["login"], user_id=person["id"]))
     await settle(client)
 
 
