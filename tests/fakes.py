@@ -27,6 +27,13 @@ organisation membership (add_org_member()).
 
 API URLs inside answers point at the fake server, as they point at the API host
 on any GitHub installation, so a client may follow them.
+
+It also plays GitHub's part in the manifest flow that registers an app: the web
+pages a browser posts the manifest to (POST /settings/apps/new and
+/organizations/{org}/settings/apps/new), where the signed-in user confirms, and the
+conversion of the code GitHub redirects with into the new app's credentials. From
+then on the fake is that app: its id, slug and key. Read the flow back from
+`registered_apps`, `manifest_errors` and `webhook_secret`.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import copy
 import functools
 import hashlib
 import hmac
+import html
 import itertools
 import json
 import math
@@ -50,7 +58,7 @@ from datetime import datetime, timezone
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 import jwt
 from aiohttp import web
@@ -70,6 +78,8 @@ DOCS_URL = "https://docs.github.com/rest"
 UNAUTHENTICATED = {"/app-manifests/{code}/conversions"}
 # What it costs to authenticate, as opposed to the work the bot does.
 AUTH_CALLS = [("GET", "/app"), ("POST", "/app/installations/{installation_id}/access_tokens")]
+# Where the fake's page for confirming a manifest posts its form (GitHub's own is internal).
+CREATE_APP_PATH = "/settings/apps/new/create"
 # GitHub refuses app JWTs that expire more than ten minutes from now.
 MAX_JWT_LIFETIME = 600
 RATE_LIMIT = 5000
@@ -89,6 +99,43 @@ PULL_COMMITS_LIMIT = 250
 COMPARE_COMMITS_LIMIT = 250
 # The check run conclusion only GitHub may set; the description allows it in requests.
 GITHUB_ONLY_CONCLUSIONS = ("stale",)
+# The manifest flow: the keys GitHub documents for a manifest, the longest name it takes
+# for an app, and how long the code it redirects with may be converted into credentials.
+MANIFEST_KEYS = (
+    "name",
+    "url",
+    "hook_attributes",
+    "redirect_url",
+    "callback_urls",
+    "setup_url",
+    "description",
+    "public",
+    "default_events",
+    "default_permissions",
+    "request_oauth_on_install",
+    "setup_on_update",
+)
+MAX_APP_NAME = 34
+MANIFEST_CODE_LIFETIME = 3600  # seconds
+MAX_CALLBACK_URLS = 10
+# Webhook events an app may subscribe to only with one of these permissions. Events not
+# listed here are not checked; metadata, which every app has, covers many of them.
+EVENT_PERMISSIONS = {
+    "check_run": ("checks",),
+    "check_suite": ("checks",),
+    "commit_comment": ("contents",),
+    "discussion": ("discussions",),
+    "discussion_comment": ("discussions",),
+    "issue_comment": ("issues", "pull_requests"),
+    "issues": ("issues",),
+    "organization": ("members",),
+    "pull_request": ("pull_requests",),
+    "pull_request_review": ("pull_requests",),
+    "pull_request_review_comment": ("pull_requests",),
+    "pull_request_review_thread": ("pull_requests",),
+    "push": ("contents",),
+    "status": ("statuses",),
+}
 
 _SPEC_URI = "urn:github:rest-api-subset"
 _TOKEN_CHARACTERS = string.ascii_letters + string.digits
@@ -109,6 +156,11 @@ def make_private_key() -> tuple[str, str]:
 
     Generating one takes a noticeable fraction of a second, so the run shares one.
     """
+    return new_private_key()
+
+
+def new_private_key() -> tuple[str, str]:
+    """A key pair of its own, unlike make_private_key(): (private PKCS#8 PEM, public PEM)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(
         serialization.Encoding.PEM,
@@ -532,7 +584,14 @@ class FakeGitHub:
         self.tokens_issued = 0
         self.calls: list[Call] = []
         self.violations: list[str] = []
+        self.url: str | None = None  # where the fake is served, once a test knows
         self.app = web.Application()
+        # GitHub's web pages for the manifest flow, which the catch-all must not take.
+        self.app.router.add_post("/settings/apps/new", self._manifest_page)
+        self.app.router.add_post("/organizations/{org}/settings/apps/new", self._manifest_page)
+        self.app.router.add_post(CREATE_APP_PATH, self._create_app_from_manifest)
+        # A browser on those pages asks for the site's icon.
+        self.app.router.add_get("/favicon.ico", _no_icon)
         self.app.router.add_route("*", "/{path:.*}", self._handle)
         self._spec = rest_spec()
         # Without a key the JWT's claims are still checked, only not its signature.
@@ -561,6 +620,16 @@ class FakeGitHub:
         self._check_runs: list[_CheckRun] = []  # oldest first
         self._check_suites: dict[tuple[str, str, str], int] = {}  # owner, repo, sha -> id
         self._org_members: dict[str, set[str]] = {}  # lower-case org -> lower-case logins
+        # The manifest flow: who is signed in to GitHub's web pages, the manifests shown
+        # for confirmation (by the reference their form carries), the apps created from
+        # them, the manifests refused, and every code the app tried to convert.
+        self.user_login = "octocat"
+        self.manifest_code_lifetime = MANIFEST_CODE_LIFETIME
+        self._pending_manifests: dict[str, dict] = {}
+        self.registered_apps: list[dict] = []
+        self.manifest_errors: list[str] = []
+        self.conversions: list[str] = []
+        self._registered_app: dict | None = None  # the app the fake became, as GET /app shows it
         self._ids = itertools.count(1)
         self._once: list[_Programmed] = []
         self._sticky: list[_Programmed] = []
@@ -573,6 +642,7 @@ class FakeGitHub:
             ("GET", "/app/hook/deliveries"): self._list_hook_deliveries,
             ("POST", "/app/hook/deliveries/{delivery_id}/attempts"): self._redeliver,
             ("POST", "/app/installations/{installation_id}/access_tokens"): self._create_token,
+            ("POST", "/app-manifests/{code}/conversions"): self._convert_manifest_code,
             ("GET", "/repos/{owner}/{repo}/contents/{path}"): self._get_contents,
             ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments"): self._list_comments,
             ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments"): self._create_comment,
@@ -677,6 +747,15 @@ class FakeGitHub:
         reply = _Reply(status, json, dict(headers or {}))
         programmed = _Programmed(method, self._pattern(path), reply, times)
         (self._sticky if times is None else self._once).append(programmed)
+
+    @property
+    def webhook_secret(self) -> str | None:
+        """The webhook secret of the app the fake became through the manifest flow, if any."""
+        for registration in self.registered_apps:
+            app = registration["app"]
+            if app is not None and app["id"] == self.app_id:
+                return app["webhook_secret"]
+        return None
 
     def revoke_tokens(self) -> None:
         """Make every installation token issued so far invalid, as if expired."""
@@ -1695,6 +1774,8 @@ class FakeGitHub:
 
     def _integration(self) -> dict:
         """This app, as GitHub describes a GitHub App."""
+        if self._registered_app is not None:
+            return copy.deepcopy(self._registered_app)
         return {
             "id": self.app_id,
             "slug": self.app_slug,
@@ -2273,6 +2354,116 @@ class FakeGitHub:
             return _Reply(204)
         return _error(404, "User does not exist or is not a member of the organization")
 
+    # The manifest flow -------------------------------------------------------------------
+
+    async def _manifest_page(self, request: web.Request) -> web.Response:
+        """GitHub's page where the signed-in user confirms the app a posted manifest describes.
+
+        A manifest GitHub would not take gets a page listing why. That is recorded in
+        `manifest_errors`, not as a violation: a test may send one on purpose.
+        """
+        org = request.match_info.get("org")
+        manifest, problems = _parse_manifest((await request.post()).get("manifest"), self._spec)
+        if problems:
+            return self._refuse_manifest(request, 422, problems)
+        reference = secrets.token_urlsafe(16)
+        self._pending_manifests[reference] = {
+            "manifest": manifest,
+            "owner": org or self.user_login,
+            "owner_type": "User" if org is None else "Organization",
+            "state": request.query.get("state"),
+        }
+        name = manifest.get("name", "")
+        return _html(200, _manifest_form(self._pending_manifests[reference], reference, name))
+
+    async def _create_app_from_manifest(self, request: web.Request) -> web.Response:
+        """The user pressed "Create GitHub App": the app is created, and GitHub redirects
+        to the manifest's redirect_url with a one-time code and the state it was given.
+        """
+        form = await request.post()
+        reference = form.get("manifest_reference")
+        pending = self._pending_manifests.get(reference) if isinstance(reference, str) else None
+        if pending is None:
+            return self._refuse_manifest(request, 404, ["no manifest awaits confirmation here"])
+        name = str(form.get("name", "")).strip()
+        problems = self._app_name_problems(name)
+        if problems:
+            self.manifest_errors += [f"{request.method} {request.path}: {p}" for p in problems]
+            return _html(422, _manifest_form(pending, reference, name, problems))
+        del self._pending_manifests[reference]
+        code = secrets.token_hex(10)
+        registration = {**pending, "name": name, "code": code, "app": None}
+        registration["code_issued_at"] = time.time()
+        self.registered_apps.append(registration)
+        location = _with_query(pending["manifest"]["redirect_url"], code=code, state=pending["state"])
+        return web.Response(status=302, headers={"Location": location})
+
+    def _app_name_problems(self, name: str) -> list[str]:
+        """Why GitHub would not name an app so: app names are unique across GitHub."""
+        if not _slug(name):
+            return ["Name can't be blank" if not name else "Name must have letters or digits"]
+        if len(name) > MAX_APP_NAME:
+            return [f"Name is too long (maximum is {MAX_APP_NAME} characters)"]
+        taken = {_slug(r["name"]) for r in self.registered_apps}
+        return ["Name is already in use"] if _slug(name) in taken else []
+
+    def _refuse_manifest(self, request: web.Request, status: int, problems: list[str]) -> web.Response:
+        self.manifest_errors += [f"{request.method} {request.path}: {p}" for p in problems]
+        items = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
+        return _html(status, _page("Invalid GitHub App manifest", f"<ul>{items}</ul>"))
+
+    def _convert_manifest_code(
+        self, request: web.Request, params: dict[str, str], body: Any
+    ) -> _Reply:
+        """The new app's credentials, for a code from the manifest flow: once, within the hour.
+
+        From then on the fake is that app: its id and slug, and its key signs the JWT.
+        """
+        code = params["code"]
+        self.conversions.append(code)
+        registration = next((r for r in self.registered_apps if r["code"] == code), None)
+        if (
+            registration is None
+            or registration["app"] is not None
+            or time.time() >= registration["code_issued_at"] + self.manifest_code_lifetime
+        ):
+            return _error(404)
+        private_key, public_key = new_private_key()
+        app = self._new_app(registration, private_key)
+        registration["app"] = app
+        self.app_id, self.app_slug, self._public_key = app["id"], app["slug"], public_key
+        secret_fields = ("client_secret", "webhook_secret", "pem")
+        self._registered_app = {key: v for key, v in app.items() if key not in secret_fields}
+        return _Reply(201, copy.deepcopy(app))
+
+    def _new_app(self, registration: dict, private_key: str) -> dict:
+        """The app a confirmed manifest describes, as the conversion answers it."""
+        manifest = registration["manifest"]
+        app_id = 1001 + sum(r["app"] is not None for r in self.registered_apps)
+        slug = _slug(registration["name"])
+        now = _timestamp(time.time())
+        hook = manifest.get("hook_attributes") or {}
+        return {
+            "id": app_id,
+            "slug": slug,
+            "node_id": f"A_{app_id}",
+            "client_id": f"Iv1.{secrets.token_hex(8)}",
+            "owner": _user(registration["owner"], registration["owner_type"]),
+            "name": registration["name"],
+            "description": manifest.get("description"),
+            "external_url": manifest["url"],
+            "html_url": f"{self.url or GITHUB_HTML}/apps/{slug}",
+            "created_at": now,
+            "updated_at": now,
+            # Every app may read metadata, asked or not.
+            "permissions": {"metadata": "read", **manifest.get("default_permissions", {})},
+            "events": list(manifest.get("default_events", [])),
+            "installations_count": 0,
+            "client_secret": secrets.token_hex(20),
+            "webhook_secret": secrets.token_hex(20) if hook.get("url") else None,
+            "pem": private_key,
+        }
+
 
 def _error(status: int, message: str | None = None) -> _Reply:
     return _Reply(
@@ -2289,6 +2480,169 @@ def _validation_failed(resource: str, field: str, code: str) -> _Reply:
     reply = _error(422, "Validation Failed")
     reply.json["errors"] = [{"resource": resource, "code": code, "field": field}]
     return reply
+
+
+# The manifest flow's pages and checks --------------------------------------------------
+
+
+def _parse_manifest(text: Any, spec: RestSpec) -> tuple[dict, list[str]]:
+    """The manifest a form posted, and why GitHub would not take it."""
+    if not isinstance(text, str) or not text.strip():
+        return {}, ["the form has no manifest field"]
+    try:
+        manifest = json.loads(text)
+    except ValueError as error:
+        return {}, [f"the manifest is not JSON: {error}"]
+    if not isinstance(manifest, dict):
+        return {}, ["the manifest is not a JSON object"]
+    return manifest, _manifest_problems(manifest, spec)
+
+
+def _manifest_problems(manifest: dict, spec: RestSpec) -> list[str]:
+    """Why GitHub would not take the manifest, roughly.
+
+    A key GitHub does not document is refused too: what GitHub makes of it is unknown,
+    and it is most likely a misspelt one that would silently be left out.
+    """
+    problems = [f"unknown key {key!r}" for key in manifest if key not in MANIFEST_KEYS]
+    problems += [f"{key} is required" for key in ("url", "redirect_url") if key not in manifest]
+    for key in ("url", "redirect_url", "setup_url"):
+        if key in manifest and not _is_web_url(manifest[key]):
+            problems.append(f"{key} must be an http(s) URL, not {manifest[key]!r}")
+    for key in ("name", "description"):
+        if key in manifest and not isinstance(manifest[key], str):
+            problems.append(f"{key} must be a string")
+    for key in ("public", "request_oauth_on_install", "setup_on_update"):
+        if key in manifest and not isinstance(manifest[key], bool):
+            problems.append(f"{key} must be true or false")
+    if "hook_attributes" in manifest:
+        problems += _hook_problems(manifest["hook_attributes"])
+    if "callback_urls" in manifest:
+        problems += _callback_problems(manifest["callback_urls"])
+    permissions = manifest.get("default_permissions", {})
+    problems += _permission_problems(permissions, spec)
+    if "default_events" in manifest:
+        granted = set(permissions) if isinstance(permissions, dict) else set()
+        problems += _event_problems(manifest["default_events"], granted | {"metadata"})
+    return problems
+
+
+def _hook_problems(hook: Any) -> list[str]:
+    if not isinstance(hook, dict):
+        return ["hook_attributes must be an object"]
+    problems = [f"unknown key 'hook_attributes.{key}'" for key in hook if key not in ("url", "active")]
+    active = hook.get("active", True)
+    if not isinstance(active, bool):
+        problems.append("hook_attributes.active must be true or false")
+    if "url" in hook:
+        if not _is_web_url(hook["url"]):
+            problems.append(f"hook_attributes.url must be an http(s) URL, not {hook['url']!r}")
+    elif active is not False:
+        problems.append("hook_attributes.url is required while the webhook is active")
+    return problems
+
+
+def _callback_problems(urls: Any) -> list[str]:
+    if not isinstance(urls, list):
+        return ["callback_urls must be a list of URLs"]
+    problems = [f"callback_urls: {url!r} is not an http(s) URL" for url in urls if not _is_web_url(url)]
+    if len(urls) > MAX_CALLBACK_URLS:
+        problems.append(f"callback_urls: at most {MAX_CALLBACK_URLS}, not {len(urls)}")
+    return problems
+
+
+def _permission_problems(permissions: Any, spec: RestSpec) -> list[str]:
+    """Problems with default_permissions: the permissions and levels are the description's."""
+    if not isinstance(permissions, dict):
+        return ["default_permissions must be an object"]
+    known = spec.document["components"]["schemas"]["app-permissions"]["properties"]
+    problems = []
+    for name, access in permissions.items():
+        if name not in known:
+            problems.append(f"default_permissions: unknown permission {name!r}")
+            continue
+        levels = known[name].get("enum", ["read", "write", "admin"])
+        if access not in levels:
+            problems.append(f"default_permissions: {name} is {' or '.join(levels)}, not {access!r}")
+    return problems
+
+
+def _event_problems(events: Any, granted: set[str]) -> list[str]:
+    """Problems with default_events: an app receives only the events its permissions allow."""
+    if not isinstance(events, list) or not all(isinstance(event, str) for event in events):
+        return ["default_events must be a list of event names"]
+    problems = []
+    for event in events:
+        needed = EVENT_PERMISSIONS.get(event, ())
+        if needed and not granted.intersection(needed):
+            problems.append(f"default_events: {event} needs the {' or '.join(needed)} permission")
+    return problems
+
+
+def _is_web_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _slug(name: str) -> str:
+    """The app's slug, as GitHub makes it of the name: "Community Bot" is community-bot."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _with_query(url: str, **params: str | None) -> str:
+    """url with params (those not None) added to the query it has, which is kept as it is."""
+    parts = urlsplit(url)
+    added = urlencode({name: value for name, value in params.items() if value is not None})
+    query = f"{parts.query}&{added}" if parts.query and added else parts.query or added
+    return urlunsplit(parts._replace(query=query))
+
+
+def _manifest_form(pending: dict, reference: str, name: str, problems: Collection[str] = ()) -> str:
+    """The page asking to confirm the manifest's app, as GitHub shows it; name may be edited."""
+    escape = html.escape
+    manifest = pending["manifest"]
+    errors = "".join(f"<li>{escape(problem)}</li>" for problem in problems)
+    permissions = "".join(
+        f"<li>{escape(permission)}: {escape(access)}</li>"
+        for permission, access in sorted(manifest.get("default_permissions", {}).items())
+    )
+    events = "".join(f"<li>{escape(event)}</li>" for event in manifest.get("default_events", []))
+    state = pending["state"]
+    hidden_state = "" if state is None else (
+        f'<input type="hidden" name="state" value="{escape(state)}">'
+    )
+    body = f"""
+<ul class="flash-error">{errors}</ul>
+<form method="post" action="{CREATE_APP_PATH}">
+  <input type="hidden" name="manifest_reference" value="{escape(reference)}">
+  {hidden_state}
+  <label for="name">GitHub App name</label>
+  <input type="text" id="name" name="name" value="{escape(name)}" maxlength="{MAX_APP_NAME}">
+  <p>{escape(manifest.get("description") or "")}</p>
+  <p>Homepage URL: {escape(manifest["url"])}</p>
+  <h2>Permissions</h2><ul>{permissions}</ul>
+  <h2>Events</h2><ul>{events}</ul>
+  <button type="submit">Create GitHub App</button>
+</form>"""
+    return _page(f"Create GitHub App for {pending['owner']}", body)
+
+
+async def _no_icon(_request: web.Request) -> web.Response:
+    return web.Response(status=204)
+
+
+def _page(heading: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(heading)}</title></head>\n"
+        f"<body><h1>{html.escape(heading)}</h1>{body}</body></html>\n"
+    )
+
+
+def _html(status: int, page: str) -> web.Response:
+    return web.Response(status=status, text=page, content_type="text/html")
 
 
 def _issue_key(owner: str, repo: str, number: int) -> tuple[str, str, int]:

@@ -1,8 +1,11 @@
 """Tests of the fake GitHub itself: it must answer like GitHub and refuse what GitHub refuses."""
 
 import base64
+import html
 import json
 import time
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import jwt
@@ -170,8 +173,9 @@ async def test_the_wrong_kind_of_credentials_is_a_violation(app_gh, gh, token, f
 
 
 async def test_the_manifest_conversion_needs_no_credentials(app_gh, fake):
-    created = await app_gh.post("/app-manifests/{code}/conversions", {"code": "abc"}, data=b"")
-    assert isinstance(created["id"], int)
+    with pytest.raises(BadRequest) as refused:
+        await app_gh.post("/app-manifests/{code}/conversions", {"code": "abc"}, data=b"")
+    assert refused.value.status_code == 404, "an unknown code, not missing credentials"
     assert fake.violations == []
 
 
@@ -1455,3 +1459,258 @@ async def test_check_run_times_and_annotations(fake, gh):
     assert done["output"]["title"] == "t", "what an update leaves out stays"
     assert fake.check_runs("octo", "hello")[0]["annotations"] == [annotation, annotation]
     fake.assert_no_violations()
+
+
+# The manifest flow ----------------------------------------------------------------------
+
+MANIFEST = {
+    "name": "Community Bot",
+    "url": "https://example.org/community-bot",
+    "description": "Welcomes newcomers.",
+    "hook_attributes": {"url": "https://bot.example.org/webhook", "active": True},
+    "redirect_url": "https://bot.example.org/setup/callback?step=2",
+    "public": False,
+    "default_permissions": {"issues": "write", "pull_requests": "write", "checks": "write"},
+    "default_events": ["issues", "issue_comment", "pull_request", "check_run"],
+}
+CONVERSION = "/app-manifests/{code}/conversions"
+
+
+class _Form(HTMLParser):
+    """The form on a page: its action, its inputs' values by name, and its button's text."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.action, self.fields, self.button, self._in_button = None, {}, "", False
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.action = attrs["action"]
+        elif tag == "input":
+            self.fields[attrs["name"]] = attrs.get("value", "")
+        self._in_button = tag == "button"
+
+    def handle_endtag(self, tag):
+        self._in_button = False
+
+    def handle_data(self, data):
+        if self._in_button:
+            self.button += data
+
+
+async def post_manifest(session, fake, manifest=MANIFEST, *, org=None, state="s 1/2"):
+    """Post a manifest as the bot's page makes a browser do; returns (status, page)."""
+    path = "/settings/apps/new" if org is None else f"/organizations/{org}/settings/apps/new"
+    params = {} if state is None else {"state": state}
+    text = manifest if isinstance(manifest, str) else json.dumps(manifest)
+    async with session.post(
+        fake.url + path, params=params, data={"manifest": text}, allow_redirects=False
+    ) as answer:
+        return answer.status, await answer.text()
+
+
+async def confirm(session, fake, page, **changes):
+    """Press "Create GitHub App" on the page, the form's fields changed so; (status, Location)."""
+    form = _Form(page)
+    async with session.post(
+        fake.url + form.action, data={**form.fields, **changes}, allow_redirects=False
+    ) as answer:
+        return answer.status, answer.headers.get("Location") or await answer.text()
+
+
+async def register(session, fake, manifest=MANIFEST, **confirm_changes):
+    """The whole web part of the flow; returns the code GitHub redirects with."""
+    status, page = await post_manifest(session, fake, manifest)
+    assert status == 200, page
+    status, location = await confirm(session, fake, page, **confirm_changes)
+    assert status == 302, location
+    return parse_qs(urlsplit(location).query)["code"][0]
+
+
+async def convert(session, fake, code):
+    """POST /app-manifests/{code}/conversions, with no credentials at all; (status, JSON)."""
+    async with session.post(f"{fake.url}/app-manifests/{code}/conversions") as answer:
+        return answer.status, await answer.json()
+
+
+@pytest.mark.parametrize("org", [None, "octo-org"], ids=["personal", "organisation"])
+async def test_the_manifest_page_asks_to_create_the_app(fake_github, session, org):
+    status, page = await post_manifest(session, fake_github, org=org)
+    assert status == 200
+    assert f"<h1>Create GitHub App for {org or 'octocat'}</h1>" in page
+    form = _Form(page)
+    assert form.button == "Create GitHub App"
+    assert form.fields["name"] == "Community Bot" and form.fields["state"] == "s 1/2"
+    assert fake_github.registered_apps == [] and fake_github.calls == [], "nothing created yet"
+
+
+@pytest.mark.parametrize(
+    "manifest, problem",
+    [
+        pytest.param("{not json", "the manifest is not JSON", id="not-json"),
+        pytest.param([MANIFEST], "the manifest is not a JSON object", id="not-an-object"),
+        pytest.param({**MANIFEST, "url": None}, "url must be an http(s) URL", id="url-null"),
+        pytest.param({k: v for k, v in MANIFEST.items() if k != "url"}, "url is required", id="no-url"),
+        pytest.param(
+            {k: v for k, v in MANIFEST.items() if k != "redirect_url"},
+            "redirect_url is required",
+            id="no-redirect-url",
+        ),
+        pytest.param(
+            {**MANIFEST, "redirect_url": "javascript:alert(1)"},
+            "redirect_url must be an http(s) URL",
+            id="redirect-url-not-http",
+        ),
+        pytest.param(
+            {**MANIFEST, "hook_attributes": {"active": True}},
+            "hook_attributes.url is required while the webhook is active",
+            id="hook-without-url",
+        ),
+        pytest.param(
+            {**MANIFEST, "default_permissions": {"issues": "admin"}},
+            "default_permissions: issues is read or write, not 'admin'",
+            id="permission-level",
+        ),
+        pytest.param(
+            {**MANIFEST, "default_permissions": {"issue": "write"}},
+            "default_permissions: unknown permission 'issue'",
+            id="unknown-permission",
+        ),
+        pytest.param(
+            {**MANIFEST, "default_events": "issues"},
+            "default_events must be a list of event names",
+            id="events-not-a-list",
+        ),
+        pytest.param(
+            {**MANIFEST, "default_permissions": {"issues": "write"}},
+            "default_events: pull_request needs the pull_requests permission",
+            id="event-without-permission",
+        ),
+        pytest.param({**MANIFEST, "hook_atributes": {}}, "unknown key 'hook_atributes'", id="typo"),
+    ],
+)
+async def test_a_manifest_github_would_not_take_is_refused(fake_github, session, manifest, problem):
+    status, page = await post_manifest(session, fake_github, manifest)
+    assert status == 422 and html.escape(problem) in page
+    assert any(problem in error for error in fake_github.manifest_errors)
+    assert fake_github.manifest_errors[0].startswith("POST /settings/apps/new: ")
+
+
+async def test_a_webhook_that_is_off_needs_no_url(fake_github, session):
+    manifest = {**MANIFEST, "hook_attributes": {"active": False}, "default_events": []}
+    status, page = await post_manifest(session, fake_github, manifest)
+    assert status == 200 and fake_github.manifest_errors == []
+
+
+async def test_creating_the_app_redirects_with_a_code_and_the_state(fake_github, session):
+    status, page = await post_manifest(session, fake_github)
+    status, location = await confirm(session, fake_github, page)
+    assert status == 302
+    url = urlsplit(location)
+    assert location.startswith("https://bot.example.org/setup/callback?step=2&code=")
+    assert parse_qs(url.query) == {
+        "step": ["2"],
+        "code": [fake_github.registered_apps[0]["code"]],
+        "state": ["s 1/2"],
+    }
+    [registration] = fake_github.registered_apps
+    assert registration["manifest"] == MANIFEST and registration["app"] is None
+    assert (registration["owner"], registration["state"]) == ("octocat", "s 1/2")
+    assert fake_github.webhook_secret is None, "not until the code is converted"
+
+    status, again = await confirm(session, fake_github, page)
+    assert status == 404, "the confirmation is used up"
+
+
+async def test_without_a_state_none_comes_back(fake_github, session):
+    status, page = await post_manifest(session, fake_github, org="octo-org", state=None)
+    assert "state" not in _Form(page).fields
+    status, location = await confirm(session, fake_github, page)
+    assert set(parse_qs(urlsplit(location).query)) == {"step", "code"}
+    assert fake_github.registered_apps[0]["owner"] == "octo-org"
+
+
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        pytest.param("  ", html.escape("Name can't be blank"), id="blank"),
+        pytest.param("x" * 35, "Name is too long (maximum is 34 characters)", id="too-long"),
+    ],
+)
+async def test_the_name_is_checked_when_the_app_is_created(fake_github, session, name, problem):
+    status, page = await post_manifest(session, fake_github)
+    status, answer = await confirm(session, fake_github, page, name=name)
+    assert status == 422 and problem in answer
+    assert _Form(answer).button == "Create GitHub App", "the form again, to correct the name"
+    assert len(fake_github.manifest_errors) == 1 and fake_github.registered_apps == []
+
+
+async def test_an_app_name_is_taken_once(fake_github, session):
+    await register(session, fake_github)
+    status, page = await post_manifest(session, fake_github)
+    status, answer = await confirm(session, fake_github, page, name="community  BOT")
+    assert status == 422 and "Name is already in use" in answer
+
+
+async def test_the_conversion_answers_the_new_app_once(fake_github, session):
+    code = await register(session, fake_github, name="My Community Bot")
+    status, app = await convert(session, fake_github, code)
+    assert status == 201 and errors("POST", CONVERSION, 201, app) == []
+    assert (app["id"], app["slug"], app["name"]) == (1001, "my-community-bot", "My Community Bot")
+    assert app["owner"]["login"] == "octocat" and app["owner"]["type"] == "User"
+    assert app["html_url"] == f"{fake_github.url}/apps/my-community-bot"
+    assert app["external_url"] == MANIFEST["url"]
+    assert app["description"] == MANIFEST["description"]
+    assert app["permissions"] == {"metadata": "read", **MANIFEST["default_permissions"]}
+    assert app["events"] == MANIFEST["default_events"] and app["installations_count"] == 0
+    assert app["client_id"] and app["client_secret"] and app["webhook_secret"]
+    assert app["pem"].startswith("-----BEGIN PRIVATE KEY-----")
+    assert (fake_github.app_id, fake_github.app_slug) == (1001, "my-community-bot")
+    assert fake_github.webhook_secret == app["webhook_secret"]
+    assert fake_github.registered_apps[0]["app"]["pem"] == app["pem"]
+
+    status, again = await convert(session, fake_github, code)
+    assert status == 404 and again["message"] == "Not Found"
+    assert errors("POST", CONVERSION, 404, again) == []
+    assert fake_github.conversions == [code, code]
+
+
+async def test_an_organisations_app_is_owned_by_it(fake_github, session):
+    status, page = await post_manifest(session, fake_github, org="octo-org")
+    status, location = await confirm(session, fake_github, page)
+    status, app = await convert(session, fake_github, parse_qs(urlsplit(location).query)["code"][0])
+    assert status == 201 and errors("POST", CONVERSION, 201, app) == []
+    assert (app["owner"]["login"], app["owner"]["type"]) == ("octo-org", "Organization")
+
+
+async def test_unknown_and_expired_codes_are_not_found(fake_github, session):
+    status, answer = await convert(session, fake_github, "abc")
+    assert status == 404 and errors("POST", CONVERSION, 404, answer) == []
+    fake_github.manifest_code_lifetime = 0
+    code = await register(session, fake_github)
+    status, answer = await convert(session, fake_github, code)
+    assert status == 404, "an hour has passed"
+    assert fake_github.app_id == 1 and fake_github.webhook_secret is None
+
+
+async def test_once_converted_the_fake_is_the_new_app(fake_github, session):
+    code = await register(session, fake_github)
+    status, app = await convert(session, fake_github, code)
+    new_jwt = get_jwt(app_id=str(app["id"]), private_key=app["pem"])
+    app_gh = GitHubAPI(session, "test", base_url=fake_github.url)
+    current = await app_gh.getitem("/app", jwt=new_jwt)
+    assert errors("GET", "/app", 200, current) == []
+    assert (current["id"], current["slug"], current["name"]) == (1001, "community-bot", "Community Bot")
+    assert "pem" not in current and "client_secret" not in current
+    token = await app_gh.post(f"/app/installations/{INSTALLATION_ID}/access_tokens", data=b"", jwt=new_jwt)
+    assert token["token"].startswith("ghs_")
+
+    for old_jwt in (
+        get_jwt(app_id="1", private_key=make_private_key()[0]),
+        get_jwt(app_id=str(app["id"]), private_key=make_private_key()[0]),
+    ):
+        with pytest.raises(BadRequest) as refused:
+            await app_gh.getitem("/app", jwt=old_jwt)
+        assert refused.value.status_code == 401
