@@ -3,9 +3,10 @@ the GitHub App client and the handlers together."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import aiohttp
 import orjson
@@ -20,6 +21,7 @@ from .github import GitHubApp
 from .inbox import ClaimedDelivery, Inbox
 from .logs import delivery_context
 from .metrics import Metrics
+from .redeliver import PeriodicRedelivery
 from .render import Renderer
 from .settings import Settings
 from .signatures import SignatureBook
@@ -44,11 +46,13 @@ class Bot:
     def __init__(self, settings: Settings, routers: Iterable[routing.Router] | None = None) -> None:
         self.settings = settings
         self.metrics = Metrics()
-        self.inbox = Inbox(settings.database_url)
+        self.inbox = Inbox(settings.database_url, lease_seconds=settings.lease_seconds)
         self._routers = list(routers) if routers is not None else registered_routers()
         self.session: aiohttp.ClientSession | None = None
         self.github: GitHubApp | None = None
         self.dispatcher: Dispatcher | None = None
+        self.redelivery: PeriodicRedelivery | None = None  # with REDELIVER_EVERY, once started
+        self._redelivery_task: asyncio.Task[None] | None = None
         self.pool = WorkerPool(
             self.inbox,
             self.process,
@@ -81,12 +85,33 @@ class Bot:
         self.dispatcher = Dispatcher(self._routers, services, self.metrics)
         # Deliveries recorded but unfinished when the last process stopped are claimed now.
         self.pool.start()
-        log.info("community-bot %s started", __version__, extra={"fields": {"database": self.inbox.url.split(":", 1)[0]}})
+        if self.settings.redeliver_every > 0:
+            self.redelivery = PeriodicRedelivery(self.github.app_client, self.inbox, self.settings.redeliver_every)
+            self._redelivery_task = asyncio.create_task(self.redelivery.run(), name="redelivery")
+        log.info(
+            "community-bot %s started",
+            __version__,
+            extra={
+                "fields": {
+                    "database": self.inbox.url.split(":", 1)[0],
+                    "lease_seconds": self.inbox.lease_seconds,
+                    "redeliver_every": self.settings.redeliver_every or None,
+                }
+            },
+        )
 
     async def stop_workers(self, _app: web.Application | None = None) -> None:
+        await self._stop_redelivery()
         await self.pool.stop()
 
+    async def _stop_redelivery(self) -> None:
+        task, self._redelivery_task = self._redelivery_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     async def close(self, _app: web.Application | None = None) -> None:
+        await self._stop_redelivery()  # in case the workers were never stopped
         if self.session is not None:
             await self.session.close()
         await self.inbox.close()
@@ -118,6 +143,9 @@ class Bot:
 
     # Routes -----------------------------------------------------------------------------
 
+    def webhook_view(self) -> Callable[[web.Request], Awaitable[web.Response]]:
+        return make_webhook_view(self.inbox, self.settings.webhook_secrets, self.metrics, self.pool)
+
     async def healthz(self, _request: web.Request) -> web.Response:
         database = await self.inbox.ping()
         return web.json_response(
@@ -133,7 +161,7 @@ def create_app(settings: Settings, routers: Iterable[routing.Router] | None = No
     # Room for GitHub's largest delivery; the webhook answers 413 past it.
     app = web.Application(client_max_size=MAX_BODY)
     app[BOT] = bot
-    app.router.add_route("*", "/webhook", make_webhook_view(bot.inbox, settings.webhook_secrets, bot.metrics, bot.pool))
+    app.router.add_route("*", "/webhook", bot.webhook_view())
     app.router.add_get("/healthz", bot.healthz)
     app.router.add_get("/metrics", bot.metrics_view)
     app.on_startup.append(bot.start)

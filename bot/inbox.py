@@ -463,6 +463,13 @@ class Inbox:
             lambda result: result.scalar_one(),
         )
 
+    async def forget_marks(self, kind: str, *, before: float) -> int:
+        """Delete the facts of this kind remembered before then (those that only matter for a
+        while, such as redelivery rounds); how many."""
+        return await self._execute(
+            delete(marks).where(marks.c.kind == kind, marks.c.created_at < before), lambda result: result.rowcount
+        )
+
     async def _execute(self, statement: Executable, read: Callable[[Result[Any]], T] = lambda _result: None) -> T:
         """Run one statement in a transaction of its own and read its result there."""
         return await self.transaction(lambda conn: read(conn.execute(statement)))

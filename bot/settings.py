@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,8 +12,14 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from dotenv import dotenv_values
 
+DEFAULT_GITHUB_URL = "https://github.com"
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_DATABASE_URL = "sqlite:///community-bot.db"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# REDELIVER_EVERY: at least a minute (each round reads GitHub's delivery log), at most GitHub's
+# redelivery window of three days (a delivery failed just after one round must still be
+# redeliverable at the next).
+REDELIVER_EVERY_RANGE = ("1m", "3d")
 
 
 class SettingsError(ValueError):
@@ -36,6 +43,11 @@ class Settings:
     writes_per_minute: int = 80
     writes_per_hour: int = 500
     retention_days: int = 7
+    # Seconds between rounds asking GitHub for the deliveries it could not deliver; 0: none.
+    redeliver_every: float = 0.0
+    # How long a claimed delivery stays with its process without being renewed (renewed every
+    # third of it): after a crash, another process takes it over once it runs out.
+    lease_seconds: float = 60.0
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -58,7 +70,7 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _integer(env: Mapping[str, str], name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
+def integer(env: Mapping[str, str], name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -70,6 +82,35 @@ def _integer(env: Mapping[str, str], name: str, default: int, *, low: int = 0, h
         bound = f"from {low} to {high}" if high is not None else f"at least {low}"
         raise SettingsError(f"{name} must be {bound}, not {value}")
     return value
+
+
+def duration(text: str) -> float:
+    """``30s``, ``90m``, ``24h``, ``3d`` (or plain seconds) as seconds; ValueError otherwise."""
+    raw = text.strip().lower()
+    number, unit = (raw[:-1], _UNITS[raw[-1]]) if raw[-1:] in _UNITS else (raw, 1)
+    try:
+        seconds = float(number) * unit
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"not a duration: {text!r} (e.g. 30s, 90m, 24h, 3d)")
+    return seconds
+
+
+def _every(env: Mapping[str, str], name: str, low: str, high: str) -> float:
+    """A period in seconds, from ``low`` to ``high``, or 0.0 for off (unset, empty, ``0`` or ``off``)."""
+    raw = env.get(name, "").strip()
+    if raw.lower() in ("", "0", "off"):
+        return 0.0
+    try:
+        seconds = duration(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a duration such as 15m, 1h or 1d, or off; not {raw!r}") from None
+    if seconds == 0:
+        return 0.0
+    if not duration(low) <= seconds <= duration(high):
+        raise SettingsError(f"{name} must be from {low} to {high}, or off; not {raw!r}")
+    return seconds
 
 
 def _private_key(env: Mapping[str, str]) -> str:
@@ -103,12 +144,31 @@ def database_url(raw: str) -> str:
     raise SettingsError(f"DATABASE_URL must start with sqlite:// or postgresql://, not {scheme!r}")
 
 
-def _api_url(env: Mapping[str, str]) -> str:
-    url = env.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL
+def is_web_url(url: str) -> bool:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SettingsError(f"GITHUB_API_URL must be an http(s) URL, not {url!r}")
-    return url.rstrip("/")
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def web_url(env: Mapping[str, str], name: str) -> str | None:
+    """An http(s) address without its trailing slash, or None if unset."""
+    url = env.get(name, "").strip().rstrip("/")
+    if url and not is_web_url(url):
+        raise SettingsError(f"{name} must be an http(s) URL, not {url!r}")
+    return url or None
+
+
+def github_url(env: Mapping[str, str]) -> str:
+    """GitHub's web address: github.com, or a GitHub Enterprise Server's."""
+    return web_url(env, "GITHUB_URL") or DEFAULT_GITHUB_URL
+
+
+def api_url(env: Mapping[str, str]) -> str:
+    """GITHUB_API_URL, or the API of GITHUB_URL's GitHub: Enterprise Server keeps it under /api/v3."""
+    explicit = web_url(env, "GITHUB_API_URL")
+    if explicit:
+        return explicit
+    web = github_url(env)
+    return DEFAULT_API_URL if web == DEFAULT_GITHUB_URL else f"{web}/api/v3"
 
 
 def _log_level(env: Mapping[str, str]) -> str:
@@ -136,14 +196,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         app_id=app_id,
         private_key=_private_key(env),
         webhook_secrets=_webhook_secrets(env),
-        api_url=_api_url(env),
+        api_url=api_url(env),
         database_url=database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
         host=env.get("HOST", "").strip() or "127.0.0.1",
-        port=_integer(env, "PORT", 3000, low=1, high=65535),
+        port=integer(env, "PORT", 3000, low=1, high=65535),
         log_level=_log_level(env),
         app_slug=env.get("GITHUB_APP_SLUG", "").strip() or None,
-        workers=_integer(env, "WORKERS", 8, low=1, high=256),
-        writes_per_minute=_integer(env, "GITHUB_WRITES_PER_MINUTE", 80),
-        writes_per_hour=_integer(env, "GITHUB_WRITES_PER_HOUR", 500),
-        retention_days=_integer(env, "DELIVERY_RETENTION_DAYS", 7, low=7),
+        workers=integer(env, "WORKERS", 8, low=1, high=256),
+        writes_per_minute=integer(env, "GITHUB_WRITES_PER_MINUTE", 80),
+        writes_per_hour=integer(env, "GITHUB_WRITES_PER_HOUR", 500),
+        retention_days=integer(env, "DELIVERY_RETENTION_DAYS", 7, low=7),
+        redeliver_every=_every(env, "REDELIVER_EVERY", *REDELIVER_EVERY_RANGE),
+        lease_seconds=float(integer(env, "LEASE_SECONDS", 60, low=5, high=3600)),
     )

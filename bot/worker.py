@@ -50,19 +50,27 @@ class WorkerPool:
         self._in_hand: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._stopping = asyncio.Event()  # no more claiming or pruning
+        self._let_go = asyncio.Event()  # nothing left in hand: no more leases to keep
         self._receiving = 0
         self._last_received = 0.0
         self._max_yield = max_yield
         self._tasks: list[asyncio.Task[None]] = []
+        self._lease_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self._metrics is not None:
             self._metrics.in_hand.set_function(lambda: len(self._in_hand))
+        # Leases are renewed every third of their length, so a delivery stays with its worker
+        # however long its handlers take; two renewals may fail (a slow database) before it
+        # runs out.
+        self._lease_task = asyncio.create_task(
+            self._every(self.inbox.lease_seconds / 3, self._tend_leases, until=self._let_go), name="worker-leases"
+        )
         self._tasks = [
             asyncio.create_task(self._feed(), name="worker-feed"),
-            asyncio.create_task(self._every(self.inbox.lease_seconds / 3, self._tend_leases), name="worker-leases"),
-            asyncio.create_task(self._every(self._prune_interval, self._prune), name="worker-prune"),
+            self._lease_task,
+            asyncio.create_task(self._every(self._prune_interval, self._prune, until=self._stopping), name="worker-prune"),
         ]
 
     def wake(self) -> None:
@@ -98,11 +106,21 @@ class WorkerPool:
     async def stop(self, timeout: float = 25.0) -> None:
         """Take no more work; finish what is in hand within ``timeout``; give back the rest."""
         # The loops are told to stop rather than cancelled, so none is cut off mid-claim
-        # with deliveries leased to it that nobody would then process.
+        # with deliveries leased to it that nobody would then process. Leases are kept up
+        # until the end: a lease shorter than the time given to finish would otherwise run
+        # out, and another process would take a delivery still being processed here.
         self._stopping.set()
         self._wake.set()
         self._slot_free.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*(task for task in self._tasks if task is not self._lease_task), return_exceptions=True)
+        try:
+            await self._finish_in_hand(timeout)
+        finally:
+            self._let_go.set()
+            if self._lease_task is not None:
+                await asyncio.gather(self._lease_task, return_exceptions=True)
+
+    async def _finish_in_hand(self, timeout: float) -> None:
         in_hand = dict(self._in_hand)
         if in_hand:
             log.info("finishing %d deliveries in hand before stopping", len(in_hand))
@@ -164,11 +182,11 @@ class WorkerPool:
             self._in_hand.pop(delivery.id, None)
             self._slot_free.set()
 
-    async def _every(self, interval: float, job: Callable[[], Awaitable[None]]) -> None:
+    async def _every(self, interval: float, job: Callable[[], Awaitable[None]], *, until: asyncio.Event) -> None:
         while True:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), interval)
-            if self._stopping.is_set():
+                await asyncio.wait_for(until.wait(), interval)
+            if until.is_set():
                 return
             try:
                 await job()

@@ -155,6 +155,16 @@ async def test_marks_are_counted_by_key_prefix_and_time(open_inbox):
     assert await inbox.count_marks("other", "o/r#1:", since=0) == 0
 
 
+async def test_marks_of_a_kind_are_forgotten_once_old(open_inbox):
+    inbox = await open_inbox()
+    await inbox.mark("redelivery-round", "900s:1")
+    await inbox.mark("welcome", "o/r:alice")
+    assert await inbox.forget_marks("redelivery-round", before=time.time() - 60) == 0  # not old yet
+    assert await inbox.forget_marks("redelivery-round", before=time.time() + 60) == 1
+    assert await inbox.marked("redelivery-round", "900s:1") is None
+    assert await inbox.marked("welcome", "o/r:alice") == ""  # another kind is kept
+
+
 async def test_concurrent_claimers_split_the_work(database_url, open_inbox):
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite serves one process")

@@ -4,9 +4,11 @@ midway through 2,000 deliveries, and every delivery is still processed exactly o
 The observable effect is the welcome handler's: each delivery is a different newcomer's
 first issue, so each must get exactly one welcome comment, posted once, on the fake GitHub.
 
-Slow by nature (about 90 s): the deliveries the killed process had leased come back only
-when their lease runs out, and `serve` leases for Inbox's default 60 s (no setting changes
-it); the survivor looks for expired leases every 20 s (a third of the lease).
+The deliveries the killed process had leased come back only when their lease runs out: the
+servers lease for LEASE_SECONDS (the setting; 10 s here, 60 s by default), and the survivor
+looks for expired leases every third of that. The leases kept by a process that lives are
+renewed as often, so a short lease is not lost while a handler runs long: the last test here
+shows that with a lease of well under a second.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import pytest
 from sqlalchemy import func, select
 
 import bot.signatures  # noqa: F401  (puts cla_signatures on the metadata, so it is dropped too)
-from bot.inbox import DONE, FAILED, PROCESSING, Inbox, deliveries, metadata
+from bot.inbox import DONE, FAILED, PROCESSING, Inbox, NewDelivery, deliveries, metadata
+from bot.worker import WorkerPool
 from tests.conftest import POSTGRES_URL, SECRET, headers_for, installed, postgres_answers
 from tests.fakes import FakeGitHub, example, make_private_key
 
@@ -44,9 +47,10 @@ BACKLOG = 64
 REPOSITORIES = ("Hello-World", "Second-Project", "Third-Project", "Fourth-Project", "Fifth-Project")
 OWNER = "Codertocat"  # the owner in GitHub's example payload
 COMMENTS_PATH = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
-# The killed process's leases run out after 60 s; the survivor takes them back at its next
-# tending of leases, at most 20 s later; then it needs a moment to process them.
-SETTLE_TIMEOUT = 150.0
+# The killed process's leases run out within LEASE_SECONDS; the survivor takes them back at its
+# next tending of leases, at most a third of that later; then it needs a moment to process them.
+LEASE_SECONDS = 10
+SETTLE_TIMEOUT = 60.0
 OWN_DATABASE = "test_two_processes"
 
 
@@ -150,6 +154,7 @@ class Server:
             "LOG_LEVEL": "INFO",
             "GITHUB_WRITES_PER_MINUTE": "0",
             "GITHUB_WRITES_PER_HOUR": "0",
+            "LEASE_SECONDS": str(LEASE_SECONDS),
         }
         # A file, not a pipe: nobody reads a pipe while the test runs, and a full one would
         # block the server mid-log.
@@ -220,6 +225,7 @@ async def test_two_processes_share_the_inbox_and_a_killed_ones_deliveries_are_pr
             refused: list[tuple[Delivery, str, float]] = []  # sent to A, connection failed: (delivery, error, when)
             killed_at: float | None = None
             answered_at_kill = 0
+            held_by_dead = 0  # deliveries A held leased when it died
             half_answered = asyncio.Event()
 
             async def post(server: Server, delivery: Delivery) -> int:
@@ -265,7 +271,7 @@ async def test_two_processes_share_the_inbox_and_a_killed_ones_deliveries_are_pr
                         half_answered.set()
 
             async def killer() -> None:
-                nonlocal killed_at, answered_at_kill
+                nonlocal killed_at, answered_at_kill, held_by_dead
                 await half_answered.wait()
                 # A must die holding leases: wait for a moment when it has deliveries in hand.
                 deadline = time.monotonic() + 30
@@ -275,6 +281,8 @@ async def test_two_processes_share_the_inbox_and_a_killed_ones_deliveries_are_pr
                 killed_at = time.monotonic()
                 answered_at_kill = len(answered)
                 os.kill(a.pid, signal.SIGKILL)
+                # Counted at once: its leases run out within LEASE_SECONDS, and B takes them back.
+                held_by_dead = await _leases_of(observer, a.pid)
 
             kill_task = asyncio.create_task(killer())
             watch_task = asyncio.create_task(watch_progress())
@@ -305,7 +313,6 @@ async def test_two_processes_share_the_inbox_and_a_killed_ones_deliveries_are_pr
             assert per_server["a"] > 0 and per_server["b"] > 0, per_server
 
             # What A held when it died: leased, so only the expiry of its leases frees them.
-            held_by_dead = await _leases_of(observer, a.pid)
             assert held_by_dead > 0, "A held no leased delivery when killed: the test proved nothing about leases"
 
             # Wait until every delivery is finished and every issue has its welcome.
@@ -371,3 +378,48 @@ async def test_two_processes_share_the_inbox_and_a_killed_ones_deliveries_are_pr
         a.stop()
         b.stop()
         await observer.close()
+
+
+async def test_a_short_lease_stays_with_a_live_process_while_its_handler_runs_long(database_url):
+    """A handler runs for many leases, through a graceful stop too, while another process on
+    the database keeps looking for expired leases and claiming: the delivery stays with the
+    live process, is processed once, and is finished by it."""
+    lease = 0.6
+    holder = Inbox(database_url, lease_seconds=lease)
+    other = Inbox(database_url, lease_seconds=lease)  # another process, by its lease owner
+    await holder.open()
+    await other.open()
+    started, processed = asyncio.Event(), []
+
+    async def long_handler(delivery):
+        processed.append(delivery.id)
+        started.set()
+        await asyncio.sleep(6 * lease)
+
+    try:
+        await holder.record(NewDelivery(id="long", event="issues", payload="{}"))
+        pool = WorkerPool(holder, long_handler, poll_interval=0.05)
+        pool.start()
+        await asyncio.wait_for(started.wait(), 10)
+        taken: list[str] = []
+
+        async def other_process() -> None:
+            while True:
+                await other.requeue_expired()
+                taken.extend(delivery.id for delivery in await other.claim(10))
+                await asyncio.sleep(lease / 6)
+
+        prowler = asyncio.create_task(other_process())
+        try:
+            await asyncio.sleep(3 * lease)
+            await pool.stop(timeout=30)  # the handler is still at work: it is let finish
+        finally:
+            prowler.cancel()
+            await asyncio.gather(prowler, return_exceptions=True)
+        assert taken == []
+        assert processed == ["long"]
+        stored = await other.get("long")
+        assert (stored["state"], stored["attempts"]) == (DONE, 1)
+    finally:
+        await holder.close()
+        await other.close()
