@@ -2,7 +2,7 @@
 # Build: docker build -t community-bot .
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md app.yaml ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY templates ./templates
@@ -12,9 +12,11 @@ FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 bot && mkdir -p /data && chown bot /data
 COPY --from=build /install /usr/local
 USER bot
-WORKDIR /home/bot
-# Listen on every interface inside the container; SQLite (the default) keeps its file in
-# the /data volume. Set GITHUB_* (and DATABASE_URL for PostgreSQL) when running it.
+# The working directory is the volume: SQLite's file (the default database) and the .env and
+# key file that the setup page writes survive a new container. Set GITHUB_* (and
+# DATABASE_URL for PostgreSQL) when running it, or register through the setup page.
+WORKDIR /data
+# Listen on every interface inside the container.
 ENV HOST=0.0.0.0 \
     PORT=3000 \
     DATABASE_URL=sqlite:////data/community-bot.db \

@@ -8,7 +8,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,7 +29,16 @@ from .github import DryRunGitHubAPI, GitHubApp
 from .inbox import Inbox, InboxUnavailable
 from .redeliver import missed_deliveries, redeliver
 from .render import Renderer
-from .settings import DEFAULT_DATABASE_URL, Settings, SettingsError, database_url, load_environment, load_settings
+from .settings import (
+    DEFAULT_DATABASE_URL,
+    Settings,
+    SettingsError,
+    database_url,
+    duration,
+    load_environment,
+    load_settings,
+)
+from .setup import create_setup_app, has_credentials, load_setup_settings
 from .signatures import SignatureBook, parse_export, to_csv, to_json
 
 SHUTDOWN_SECONDS = 25.0
@@ -39,28 +48,54 @@ T = TypeVar("T")
 
 def serve(_args: argparse.Namespace) -> int:
     env = load_environment()
+    if not has_credentials(env):
+        return _serve_setup(env)
     try:
         settings = load_settings(env)
     except SettingsError as exc:
         print(f"community-bot: cannot start: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level, secrets=settings.secrets)
+    return _run(create_app(settings), settings.host, settings.port)
+
+
+def setup(_args: argparse.Namespace) -> int:
+    env = load_environment()
+    if has_credentials(env):
+        print(
+            "community-bot: this server already has app credentials (GITHUB_APP_ID and the rest, in the environment "
+            "or .env); `community-bot serve` runs it. Remove them to register another app.",
+            file=sys.stderr,
+        )
+        return 2
+    return _serve_setup(env)
+
+
+def _serve_setup(env: Mapping[str, str]) -> int:
+    try:
+        settings = load_setup_settings(env)
+    except SettingsError as exc:
+        print(f"community-bot: cannot start: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(env.get("LOG_LEVEL", "").strip().upper() or "INFO")
+    print(
+        f"community-bot: no GitHub App credentials yet. Open http://{settings.host}:{settings.port}/ to register the "
+        "app on GitHub; this server starts serving webhooks as soon as that is done.",
+        file=sys.stderr,
+    )
+    return _run(create_setup_app(settings), settings.host, settings.port)
+
+
+def _run(app: web.Application, host: str, port: int) -> int:
     # aiohttp turns SIGTERM into a graceful stop: the socket closes first, then the workers
     # finish what they hold (bounded), then the database closes.
     try:
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            shutdown_timeout=SHUTDOWN_SECONDS,
-            print=None,
-            access_log=None,
-        )
+        web.run_app(app, host=host, port=port, shutdown_timeout=SHUTDOWN_SECONDS, print=None, access_log=None)
     except InboxUnavailable as exc:
         print(f"community-bot: cannot start: the database does not answer: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"community-bot: cannot start: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        print(f"community-bot: cannot start: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 2
     return 0
 
@@ -213,14 +248,11 @@ def config_check(args: argparse.Namespace) -> int:
 
 
 def _duration(text: str) -> float:
-    """``90m``, ``24h``, ``3d`` (or plain seconds) as seconds."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    """``90m``, ``24h``, ``3d`` (or plain seconds) as seconds, read as the settings read them."""
     try:
-        if text[-1:] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90m, 24h, 3d)") from None
+        return duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 async def _redeliver(settings: Settings, since: float, dry_run: bool) -> int:
@@ -263,7 +295,14 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="community-bot", description=__doc__)
     top.add_argument("--version", action="version", version=f"community-bot {__version__}")
     commands = top.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="serve GitHub's webhook deliveries (settings from the environment or .env)").set_defaults(run=serve)
+    commands.add_parser(
+        "serve",
+        help="serve GitHub's webhook deliveries (settings from the environment or .env); with no app credentials, "
+        "serve the setup page first",
+    ).set_defaults(run=serve)
+    commands.add_parser(
+        "setup", help="register the GitHub App from a page on http://127.0.0.1:PORT/, then serve (no credentials yet)"
+    ).set_defaults(run=setup)
     play = commands.add_parser(
         "replay", help="run the handlers on one payload and print each GitHub API call they would make, making none"
     )

@@ -35,6 +35,9 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self._secrets = tuple(s for s in secrets if s)
 
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        self._secrets += tuple(s for s in secrets if s)
+
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
@@ -63,6 +66,13 @@ def configure(level: str = "INFO", secrets: Iterable[str] = (), stream: Any = No
     root.setLevel(level)
     # aiohttp's access log repeats what our own lines say, one line per request.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def add_secrets(secrets: Iterable[str]) -> None:
+    """Scrub these too from now on: credentials that arrive while the process runs."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, JsonFormatter):
+            handler.formatter.add_secrets(secrets)
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bot.settings import SettingsError, load_environment, load_settings
+from bot.settings import SettingsError, duration, load_environment, load_settings
 from tests.fakes import make_private_key
 
 
@@ -52,6 +52,15 @@ def test_secrets_are_not_in_the_repr(env):
         ({"PORT": "eighty"}, "PORT"),
         ({"PORT": "70000"}, "PORT"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"REDELIVER_EVERY": "soon"}, "REDELIVER_EVERY"),
+        ({"REDELIVER_EVERY": "15 minutes"}, "REDELIVER_EVERY"),
+        ({"REDELIVER_EVERY": "-5m"}, "REDELIVER_EVERY"),
+        ({"REDELIVER_EVERY": "inf"}, "REDELIVER_EVERY"),
+        ({"REDELIVER_EVERY": "30s"}, "REDELIVER_EVERY"),  # under a minute
+        ({"REDELIVER_EVERY": "4d"}, "REDELIVER_EVERY"),  # past GitHub's redelivery window
+        ({"LEASE_SECONDS": "1m"}, "LEASE_SECONDS"),
+        ({"LEASE_SECONDS": "2"}, "LEASE_SECONDS"),  # under the minimum
+        ({"LEASE_SECONDS": "7200"}, "LEASE_SECONDS"),
     ],
 )
 def test_bad_settings_are_named(env, change, named):
@@ -65,6 +74,51 @@ def test_bad_settings_are_named(env, change, named):
     message = str(info.value)
     assert named in message
     assert "\n" not in message
+
+
+def test_redelivery_rounds_are_off_unless_asked_for(env):
+    assert load_settings(env).redeliver_every == 0
+    for off in ("", "  ", "0", "0s", "off", "OFF"):
+        assert load_settings(env | {"REDELIVER_EVERY": off}).redeliver_every == 0, off
+
+
+@pytest.mark.parametrize(
+    "text, seconds", [("15m", 900), ("1h", 3600), ("90", 90), ("1.5h", 5400), ("3d", 3 * 86400), (" 2H ", 7200)]
+)
+def test_redeliver_every_is_a_duration(env, text, seconds):
+    assert load_settings(env | {"REDELIVER_EVERY": text}).redeliver_every == seconds
+
+
+def test_redeliver_every_names_what_it_takes(env):
+    with pytest.raises(SettingsError, match=r"REDELIVER_EVERY must be a duration such as 15m, 1h or 1d, or off; not 'soon'"):
+        load_settings(env | {"REDELIVER_EVERY": "soon"})
+    with pytest.raises(SettingsError, match=r"REDELIVER_EVERY must be from 1m to 3d, or off; not '10s'"):
+        load_settings(env | {"REDELIVER_EVERY": "10s"})
+
+
+def test_one_reading_of_durations_for_the_settings_and_the_command():
+    from bot.__main__ import parser
+
+    assert duration("24h") == 86400 and duration("90m") == 5400 and duration("45") == 45
+    for bad in ("", "soon", "h", "-1h", "nan", "inf"):
+        with pytest.raises(ValueError, match="not a duration"):
+            duration(bad)
+    assert parser().parse_args(["redeliver", "--since", "90m"]).since == 5400
+
+
+def test_lease_seconds(env):
+    assert load_settings(env).lease_seconds == 60
+    assert load_settings(env | {"LEASE_SECONDS": "10"}).lease_seconds == 10
+    assert load_settings(env | {"LEASE_SECONDS": "5"}).lease_seconds == 5
+    with pytest.raises(SettingsError, match="LEASE_SECONDS must be from 5 to 3600, not 4"):
+        load_settings(env | {"LEASE_SECONDS": "4"})
+
+
+def test_the_bot_leases_for_lease_seconds(env):
+    from bot.app import Bot
+
+    bot = Bot(load_settings(env | {"LEASE_SECONDS": "12", "DATABASE_URL": "sqlite:///unused.db"}), routers=[])
+    assert bot.inbox.lease_seconds == 12
 
 
 def test_private_key_from_a_file_and_from_one_line(env, tmp_path):
@@ -95,10 +149,13 @@ def test_dot_env_file_under_the_environment(tmp_path):
     assert values["LOG_LEVEL"] == "debug"
 
 
-def test_serve_without_settings_stops_with_one_line(tmp_path):
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+def test_serve_with_some_credentials_missing_stops_with_one_line(tmp_path):
+    # None at all would serve the setup page (tests/test_setup.py); some is a mistake.
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")} | {"GITHUB_APP_ID": "12"}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["community-bot: cannot start: GITHUB_APP_ID is not set"]
+    assert result.stderr.strip().splitlines() == [
+        "community-bot: cannot start: GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) is not set"
+    ]
