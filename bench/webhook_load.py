@@ -22,7 +22,9 @@ import argparse
 import array
 import asyncio
 import collections
+import contextlib
 import ctypes
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -297,6 +299,22 @@ def base_env() -> dict[str, str]:
     return {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
 
 
+def bot_env(secret: str, private_pem: str, fake_url: str, workers: int | None) -> dict[str, str]:
+    """`serve`'s settings for a bot talking to the fake, but for its database and port."""
+    return base_env() | {
+        "GITHUB_APP_ID": str(APP_ID),
+        "GITHUB_PRIVATE_KEY": private_pem,
+        "GITHUB_WEBHOOK_SECRET": secret,
+        "GITHUB_API_URL": fake_url,
+        "GITHUB_APP_SLUG": "community-bot",
+        "HOST": HOST,
+        "LOG_LEVEL": "WARNING",
+        # Write pacing protects real GitHub's secondary limits; the fake has none.
+        "GITHUB_WRITES_PER_MINUTE": "0",
+        "GITHUB_WRITES_PER_HOUR": "0",
+    } | ({"WORKERS": str(workers)} if workers else {})
+
+
 def this_script(mode: str, port: int) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), mode, str(port)]
 
@@ -491,22 +509,10 @@ def run_bot(args: argparse.Namespace, children: Children, deliveries: Deliveries
     children.wait_ready("fake", fake, fake_url + STATS_PATH)
 
     port = free_port()
-    env = base_env() | {
-        "GITHUB_APP_ID": str(APP_ID),
-        "GITHUB_PRIVATE_KEY": private_pem,
-        "GITHUB_WEBHOOK_SECRET": secret,
-        "GITHUB_API_URL": fake_url,
-        "GITHUB_APP_SLUG": "community-bot",
+    env = bot_env(secret, private_pem, fake_url, args.workers) | {
         "DATABASE_URL": args.database or f"sqlite:///{children.directory / 'bench.db'}",
-        "HOST": HOST,
         "PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-        # Write pacing protects real GitHub's secondary limits; the fake has none.
-        "GITHUB_WRITES_PER_MINUTE": "0",
-        "GITHUB_WRITES_PER_HOUR": "0",
     }
-    if args.workers:
-        env["WORKERS"] = str(args.workers)
     bot = children.start("bot", [sys.executable, "-m", "bot", "serve"], core=SERVER_CORE, env=env)
     base_url = f"http://{HOST}:{port}"
     children.wait_ready("bot", bot, base_url + "/healthz")
@@ -765,32 +771,41 @@ def serve_bare(port: int) -> None:
 # Main -----------------------------------------------------------------------------------
 
 
+def load_arguments(p: argparse.ArgumentParser, *, deliveries: int) -> None:
+    """The options every benchmark of the bot under load takes."""
+    p.add_argument("--deliveries", type=int, default=deliveries, metavar="N", help=f"deliveries to send (default {deliveries})")
+    p.add_argument("--concurrency", type=int, default=16, metavar="C", help="requests in flight (default 16)")
+    p.add_argument("--installations", type=int, default=200, help="installation ids to spread deliveries over")
+    p.add_argument("--repos", type=int, default=1000, help="repositories to spread deliveries over")
+    p.add_argument("--workers", type=int, help="each bot process's WORKERS (default: the bot's own default)")
+    p.add_argument("--stall-timeout", type=float, default=60.0,
+                   help="stop waiting for processing after this many seconds without progress (default 60)")
+    p.add_argument("--serve-fake", type=int, metavar="PORT", help=argparse.SUPPRESS)
+
+
+def parsed(p: argparse.ArgumentParser, argv: list[str] | None, *, positive: tuple[str, ...] = ()) -> argparse.Namespace:
+    args = p.parse_args(argv)
+    for name in ("deliveries", "concurrency", "installations", "repos", *positive):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--deliveries", type=int, default=20000, metavar="N", help="deliveries to send (default 20000)")
-    p.add_argument("--concurrency", type=int, default=16, metavar="C", help="requests in flight (default 16)")
+    load_arguments(p, deliveries=20000)
     p.add_argument("--database", metavar="URL",
                    help="the bot's DATABASE_URL (default: a fresh SQLite file); on PostgreSQL, drop the tables "
                         "deliveries and marks first, or old pending rows are processed too")
-    p.add_argument("--installations", type=int, default=200, help="installation ids to spread deliveries over")
-    p.add_argument("--repos", type=int, default=1000, help="repositories to spread deliveries over")
     p.add_argument("--bare", action=argparse.BooleanOptionalAction, default=True,
                    help="also load a bare signature-checking server, for comparison (default on)")
     p.add_argument("--memory-samples", type=int, default=10, metavar="K",
                    help="read the bot's RSS after each 1/K of the deliveries is answered (default 10; the "
                         "report's 10%%/50%%/100%% figures take the nearest sample)")
-    p.add_argument("--workers", type=int, help="the bot's WORKERS (default: the bot's own default)")
-    p.add_argument("--stall-timeout", type=float, default=60.0,
-                   help="stop waiting for processing after this many seconds without progress (default 60)")
     p.add_argument("--timeout", type=float, default=3600.0, help="stop waiting for processing after this many seconds")
     p.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
-    p.add_argument("--serve-fake", type=int, metavar="PORT", help=argparse.SUPPRESS)
     p.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    for name in ("deliveries", "concurrency", "installations", "repos", "memory_samples"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1")
-    return args
+    return parsed(p, argv, positive=("memory_samples",))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -802,6 +817,43 @@ def main(argv: list[str] | None = None) -> int:
         serve_bare(args.serve_bare)
         return 0
 
+    return run_bench("webhook_load", "community-bot-bench-", args, lambda children, load, progress: measure(args, children, load, progress))
+
+
+def measure(args: argparse.Namespace, children: Children, load: Load, progress: Callable[[str], None]) -> int:
+    # Read before the bot starts: the bot imports its code then, and others may be editing it.
+    version = code_version()
+    bot = run_bot(args, children, load.deliveries, load.secret, load.private_pem, load.public_pem, load.fake_port, progress)
+    bare = run_bare(args, children, load.deliveries, load.secret, progress) if args.bare else None
+    results = figures(args, version, bot, bare)
+    print_report(results, bot, bare, pinned=children.taskset is not None)
+    if args.json:
+        print(json.dumps(results))
+    return 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Load:
+    """A benchmark's signed deliveries, the app's throwaway credentials, and the fake's port
+    (fixed for the whole benchmark: the payloads' API URLs name it)."""
+
+    deliveries: Deliveries
+    secret: str
+    private_pem: str
+    public_pem: str
+    fake_port: int
+
+    @property
+    def fake_url(self) -> str:
+        return f"http://{HOST}:{self.fake_port}"
+
+
+def run_bench(
+    name: str, prefix: str, args: argparse.Namespace, body: Callable[[Children, Load, Callable[[str], None]], int]
+) -> int:
+    """Run a benchmark's ``body`` on a fresh load, with a scratch directory and the children it
+    starts, itself on the senders' core; however it ends, every child is stopped and the
+    directory removed."""
     from tests.fakes import make_private_key
 
     def progress(message: str) -> None:
@@ -811,39 +863,27 @@ def main(argv: list[str] | None = None) -> int:
     # too when started from a shell that ignores it in background jobs).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    directory = Path(tempfile.mkdtemp(prefix="community-bot-bench-"))
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
     children = Children(directory)
-    deliveries = None
     try:
         if children.taskset:
             os.sched_setaffinity(0, {CLIENT_CORE})
         else:
             progress("warning: taskset is missing or there is one core; nothing is pinned")
-        secret = secrets.token_hex(20)
-        private_pem, public_pem = make_private_key()
-        fake_port = free_port()
+        secret, (private_pem, public_pem), fake_port = secrets.token_hex(20), make_private_key(), free_port()
         started = time.perf_counter()
         deliveries = Deliveries(directory, args.deliveries, secret, f"http://{HOST}:{fake_port}", args.installations, args.repos)
         progress(f"built and signed {args.deliveries} deliveries in {time.perf_counter() - started:.1f} s")
-        # Read before the bot starts: the bot imports its code then, and others may be editing it.
-        version = code_version()
-        bot = run_bot(args, children, deliveries, secret, private_pem, public_pem, fake_port, progress)
-        bare = run_bare(args, children, deliveries, secret, progress) if args.bare else None
-        results = figures(args, version, bot, bare)
-        print_report(results, bot, bare, pinned=children.taskset is not None)
-        if args.json:
-            print(json.dumps(results))
-        return 0
+        with contextlib.closing(deliveries):
+            return body(children, Load(deliveries, secret, private_pem, public_pem, fake_port), progress)
     except BenchError as exc:
-        print(f"webhook_load: {exc}", file=sys.stderr)
+        print(f"{name}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("webhook_load: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         return 130
     finally:
         children.stop_all()
-        if deliveries is not None:
-            deliveries.close()
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -46,8 +46,10 @@ def test_the_build_stage_copies_only_tracked_files_and_installs_a_package_that_f
             else:
                 shutil.copy2(ROOT / source, target)
     prefix = tmp_path / "install"
+    # --ignore-installed: pip would otherwise first uninstall the package from the environment
+    # running the tests (the checkout's editable install), and later tests would not find it.
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"--prefix={prefix}", "."],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", f"--prefix={prefix}", "."],
         cwd=src,
         check=True,
     )
@@ -63,6 +65,8 @@ def test_the_build_stage_copies_only_tracked_files_and_installs_a_package_that_f
     environ = {**os.environ, "PYTHONPATH": str(site)}
     answer = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=environ, capture_output=True, text=True)
     assert answer.returncode == 0 and answer.stdout.strip() == "ok", answer.stderr
+    checkout = subprocess.run([sys.executable, "-c", "import bot; print(bot.__file__)"], cwd=tmp_path, capture_output=True, text=True)
+    assert checkout.stdout.strip() == str(ROOT / "bot" / "__init__.py"), "the environment running the tests lost the package"
     assert str(site) in subprocess.run(
         [sys.executable, "-c", "import bot; print(bot.__file__)"], cwd=tmp_path, env=environ, capture_output=True, text=True
     ).stdout, "the probe must have used the installed copy, not the checkout"
