@@ -1,5 +1,7 @@
-"""``community-bot``: serve the app, replay one payload through the handlers without GitHub,
-export and import the CLA signatures kept in the database, or check config files."""
+"""``community-bot``: serve the app (registering it on GitHub first, from a setup page, when
+it has no credentials), replay one payload through the handlers without GitHub, export and
+import the CLA signatures kept in the database, check config files, or ask GitHub again for the
+deliveries it could not deliver."""
 
 from __future__ import annotations
 
