@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 import jinja2
+from cachetools import LRUCache
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class Renderer:
     """Renders the built-in templates, or a repository's override of one."""
 
     def __init__(self, directory: str | None = None) -> None:
+        # Repositories' overrides, compiled once each: a busy repository's every comment uses one.
+        self._overrides: LRUCache[str, jinja2.Template] = LRUCache(maxsize=256)
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(directory or str(importlib.resources.files("templates"))),
             autoescape=False,
@@ -75,13 +78,19 @@ class Renderer:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            # The built-in templates ship with the package: no need to look at their files'
+            # times before every render.
+            auto_reload=False,
         )
 
     def render(self, name: str, variables: dict[str, Any], *, override: str | None = None) -> str:
         """The template ``name``; a repository's ``override`` wins unless it fails to render."""
         if override is not None:
             try:
-                return self._env.from_string(override).render(variables)
+                template = self._overrides.get(override)
+                if template is None:
+                    template = self._overrides[override] = self._env.from_string(override)
+                return template.render(variables)
             except jinja2.TemplateError as exc:
                 log.error(
                     "the repository's template %s failed, the built-in one is used: %s",

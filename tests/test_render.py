@@ -61,3 +61,12 @@ def test_markers():
     assert marker_kind("no marker") is None
     with pytest.raises(ValueError):
         marker("Bad Kind")
+
+
+def test_an_override_is_compiled_once(renderer, monkeypatch):
+    compiled = []
+    from_string = renderer._env.from_string
+    monkeypatch.setattr(renderer._env, "from_string", lambda source: compiled.append(source) or from_string(source))
+    for author in ("x", "y"):
+        assert renderer.render("hello.md", {"author": author, "title": "t"}, override="Hi {{ author }}") == f"Hi {author}"
+    assert compiled == ["Hi {{ author }}"]
