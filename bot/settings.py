@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_GITHUB_URL = "https://github.com"
 DEFAULT_API_URL = "https://api.github.com"
@@ -138,10 +140,19 @@ def database_url(raw: str) -> str:
     """The URL the inbox opens: SQLite as given, PostgreSQL through asyncpg."""
     scheme = raw.split(":", 1)[0].lower()
     if scheme == "sqlite":
-        return raw
-    if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
-        return "postgresql+asyncpg:" + raw.split(":", 1)[1]
-    raise SettingsError(f"DATABASE_URL must start with sqlite:// or postgresql://, not {scheme!r}")
+        url = raw
+    elif scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
+        url = "postgresql+asyncpg:" + raw.split(":", 1)[1]
+    else:
+        raise SettingsError(f"DATABASE_URL must start with sqlite:// or postgresql://, not {scheme!r}")
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise SettingsError(f"DATABASE_URL is not a database URL: {exc}") from None
+    if scheme == "sqlite" and parsed.database in (None, "", ":memory:"):
+        # Deliveries are acknowledged once on disk: a database in memory would lose them.
+        raise SettingsError("DATABASE_URL must name a SQLite file (sqlite:///path.db), not a database in memory")
+    return url
 
 
 def is_web_url(url: str) -> bool:
