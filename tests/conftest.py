@@ -7,9 +7,10 @@ import copy
 import json
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from gidgethub import routing
@@ -104,6 +105,31 @@ async def settle(client: TestClient, timeout: float = 10.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"deliveries not finished in {timeout}s: {await bot.inbox.count_by_state()}")
+
+
+async def until(condition: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> None:
+    """Wait until ``condition()`` holds (a comment arrives, a container turns healthy)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"not in {timeout} s"
+        await asyncio.sleep(interval)
+
+
+async def answers(url: str, timeout: float = 30.0) -> bool:
+    """Whether ``url`` answers 200 within ``timeout`` (a server starting in another process)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with aiohttp.ClientSession() as session:
+        while loop.time() < deadline:
+            try:
+                async with session.get(url) as answer:
+                    if answer.status == 200:
+                        return True
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)
+    return False
 
 
 def comment_event(fake: FakeGitHub, owner: str, repo: str, number: int, body: str, *, login: str = "someone", user_id: int | None = None) -> dict[str, Any]:

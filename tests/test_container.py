@@ -4,12 +4,23 @@ install step), and the installed package must find everything it reads at run ti
 
 from __future__ import annotations
 
+import html
+import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import answers, headers_for, until
+from tests.test_setup import confirm_on_github, free_port
+from tests.test_welcome import OWNER, REPO, bot_comments, opened_issue
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,3 +81,62 @@ def test_the_build_stage_copies_only_tracked_files_and_installs_a_package_that_f
     assert str(site) in subprocess.run(
         [sys.executable, "-c", "import bot; print(bot.__file__)"], cwd=tmp_path, env=environ, capture_output=True, text=True
     ).stdout, "the probe must have used the installed copy, not the checkout"
+
+
+def _docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
+
+
+@pytest.mark.skipif(not _docker_answers(), reason="no Docker engine answers here (`docker info` fails): the image is not built")
+async def test_the_image_registers_through_its_setup_page_and_serves_as_a_non_root_user(tmp_path, fake_github):
+    """The image built from this checkout, run as the README says: with no credentials it serves
+    the setup page, writes the credentials into its /data volume, and serves webhooks as the new
+    app; it is healthy by its own HEALTHCHECK, and stops cleanly on SIGTERM. Host networking,
+    so that the container reaches the fake GitHub on the host's loopback."""
+    tag, volume, name = "community-bot:test", f"community-bot-test-{uuid.uuid4().hex[:8]}", f"community-bot-test-{uuid.uuid4().hex[:8]}"
+    build = subprocess.run(["docker", "build", "--network=host", "-q", "-t", tag, str(ROOT)], capture_output=True, text=True, timeout=1800)
+    assert build.returncode == 0, build.stderr[-3000:]
+    port = free_port()
+    run = [
+        "docker", "run", "-d", "--name", name, "--network=host", "-v", f"{volume}:/data",
+        "-e", f"PORT={port}", "-e", f"GITHUB_URL={fake_github.url}", "-e", f"GITHUB_API_URL={fake_github.url}", tag,
+    ]
+    subprocess.run(run, check=True, capture_output=True, timeout=60)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert await answers(f"{base}/healthz", timeout=60), _docker("logs", name)
+        async with aiohttp.ClientSession() as session:
+            page = await (await session.get(f"{base}/")).text()
+            state = re.search(r'name="state" value="([^"]+)"', page).group(1)
+            form = {"state": state, "organisation": "octo-org", "webhook_url": "https://bot.example.org/webhook"}
+            to_github = await (await session.post(f"{base}/setup/register", data=form)).text()
+            action = re.search(r'action="([^"]+)"', to_github).group(1).replace("&amp;", "&")
+            manifest = re.search(r'name="manifest" value="([^"]+)"', to_github).group(1)
+            location = await confirm_on_github(action, json.loads(html.unescape(manifest)))
+            done = await session.get(location)
+            assert done.status == 200 and "is registered" in await done.text()
+            app = fake_github.registered_apps[0]["app"]
+
+            listing = _docker("exec", name, "sh", "-c", "id -u; stat -c '%a %u %n' /data/.env /data/*.pem")
+            assert listing.splitlines()[0] == "10001"
+            assert all(line.startswith("600 10001 ") for line in listing.splitlines()[1:]), listing
+
+            fake_github.add_issue(OWNER, REPO, number=1, author="newbie", author_id=9001)
+            body = json.dumps(opened_issue(1)).encode()
+            answer = await session.post(f"{base}/webhook", data=body, headers=headers_for("issues", body, secret=app["webhook_secret"]))
+            assert answer.status == 202
+            await until(lambda: bot_comments(fake_github, 1))
+        await until(lambda: _docker("inspect", "-f", "{{.State.Health.Status}}", name) == "healthy", timeout=90, interval=1)
+        _docker("stop", "-t", "30", name)
+        assert _docker("inspect", "-f", "{{.State.ExitCode}}", name) == "0"
+        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr
+        assert app["webhook_secret"] not in logs and "PRIVATE KEY" not in logs
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        subprocess.run(["docker", "volume", "rm", "-f", volume], capture_output=True)
+
+
+def _docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True, timeout=120).stdout.strip()

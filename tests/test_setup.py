@@ -37,7 +37,7 @@ from bot.setup import (
     save_credentials,
 )
 from handlers import welcome
-from tests.conftest import headers_for
+from tests.conftest import answers, headers_for, until
 from tests.fakes import CREATE_APP_PATH, make_private_key
 from tests.test_welcome import OWNER, REPO, bot_comments, opened_issue
 
@@ -215,16 +215,8 @@ async def test_the_whole_flow_saves_the_credentials_and_the_same_process_serves_
     body = json.dumps(opened_issue(1)).encode()
     assert (await page.post("/webhook", data=body, headers=headers_for("issues", body, secret="old-secret"))).status == 401
     assert (await page.post("/webhook", data=body, headers=headers_for("issues", body, secret=app["webhook_secret"]))).status == 202
-    await _until(lambda: bot_comments(fake_github, 1))
+    await until(lambda: bot_comments(fake_github, 1))
     assert (await (await page.get("/healthz")).json())["ok"] is True
-
-
-async def _until(condition: Any, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "not in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_wrong_state_is_refused_and_the_code_is_not_spent(page, fake_github, setup_settings):
@@ -294,16 +286,10 @@ async def test_serve_with_no_credentials_serves_the_setup_page_on_localhost(tmp_
     try:
         first = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
         assert first.startswith(f"community-bot: no GitHub App credentials yet. Open http://127.0.0.1:{port}/")
+        assert await answers(f"http://127.0.0.1:{port}/"), "the setup page never answered"
         async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/") as answer:
-                        assert answer.status == 200 and "Register on GitHub" in await answer.text()
-                        break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("the setup page never answered")
+            async with session.get(f"http://127.0.0.1:{port}/") as answer:
+                assert "Register on GitHub" in await answer.text()
     finally:
         process.terminate()
         await process.wait()

@@ -13,13 +13,12 @@ import shutil
 import stat
 import sys
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
 from bot.settings import load_environment
-from tests.conftest import headers_for
+from tests.conftest import answers, headers_for, until
 from tests.test_setup import free_port
 from tests.test_welcome import OWNER, REPO, bot_comments, opened_issue
 
@@ -63,25 +62,10 @@ async def _start_serve(tmp_path: Path, fake_url: str) -> tuple[asyncio.subproces
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
     )
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as answer:
-                    if answer.status == 200:
-                        return process, port
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
+    if await answers(f"http://127.0.0.1:{port}/healthz"):
+        return process, port
     process.kill()
     raise AssertionError(f"serve did not start: {(await process.stderr.read()).decode()}")
-
-
-async def _until(condition: Any, timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "not in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_a_maintainer_registers_the_app_in_a_browser_and_the_same_process_serves_webhooks(tmp_path, fake_github):
@@ -140,7 +124,7 @@ async def test_a_maintainer_registers_the_app_in_a_browser_and_the_same_process_
                 assert answer.status == 202
             async with session.get(f"{base}/") as answer:
                 assert answer.status == 404
-        await _until(lambda: bot_comments(fake_github, 1))
+        await until(lambda: bot_comments(fake_github, 1))
     finally:
         process.terminate()
         stderr = (await process.stderr.read()).decode()
