@@ -136,12 +136,15 @@ async def test_app_endpoints_accept_an_integer_issuer(app_gh):
     "claims",
     [
         pytest.param({"iss": "999"}, id="another-app"),
-        pytest.param({"exp": int(time.time()) - 10}, id="expired"),
-        pytest.param({"exp": int(time.time()) + 3600}, id="valid-too-long"),
-        pytest.param({"iat": int(time.time()) + 120}, id="issued-in-the-future"),
+        # Times as offsets from when the test runs, not from when the suite was collected.
+        pytest.param({"exp": -10}, id="expired"),
+        pytest.param({"exp": 3600}, id="valid-too-long"),
+        pytest.param({"iat": 120}, id="issued-in-the-future"),
     ],
 )
 async def test_app_endpoints_refuse_a_bad_jwt(app_gh, fake, claims):
+    now = int(time.time())
+    claims = {name: now + value if name in ("exp", "iat") else value for name, value in claims.items()}
     with pytest.raises(BadRequest) as refused:
         await app_gh.getitem("/app", jwt=signed_jwt(make_private_key()[0], **claims))
     assert refused.value.status_code == 401
