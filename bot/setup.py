@@ -166,7 +166,8 @@ def _env_line(name: str, value: str) -> str:
 
 def save_credentials(env_file: Path, app: Mapping[str, Any]) -> Path:
     """Write the new app's credentials beside the other settings; the key file's path."""
-    key_file = env_file.with_name(f"{app['slug']}.{app['id']}.private-key.pem")
+    # GitHub's slugs are lower-case words and hyphens; nothing else reaches a file name.
+    key_file = env_file.with_name(f"{re.sub(r'[^a-z0-9-]', '-', str(app['slug']))}.{int(app['id'])}.private-key.pem")
     _write_private(key_file, app["pem"])
     values = {
         "GITHUB_APP_ID": str(app["id"]),

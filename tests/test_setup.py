@@ -171,6 +171,8 @@ def test_saved_credentials_are_for_the_owner_only_and_other_settings_are_kept(tm
     assert (settings.app_id, settings.app_slug, settings.webhook_secrets) == ("1234", "my-bot", ('a"b\\c',))
     assert settings.private_key.strip() == pem.strip()
     assert not list(tmp_path.glob(".*.env.*")), "no temporary file is left behind"
+    odd = save_credentials(env_file, app | {"slug": "../../etc/x"})
+    assert odd.parent == tmp_path and odd.name == "------etc-x.1234.private-key.pem"
 
 
 # The pages -----------------------------------------------------------------------------------
