@@ -273,16 +273,22 @@ async def test_two_processes_share_the_inbox_and_a_killed_ones_deliveries_are_pr
             async def killer() -> None:
                 nonlocal killed_at, answered_at_kill, held_by_dead
                 await half_answered.wait()
-                # A must die holding leases: wait for a moment when it has deliveries in hand.
+                # A must die holding leases. Frozen (SIGSTOP), it cannot finish what it holds while
+                # its leases are counted; a commit it had already sent lands in the pause. Holding
+                # none, it is let go on and tried again a moment later.
                 deadline = time.monotonic() + 30
-                while await _leases_of(observer, a.pid) == 0:
+                while True:
                     assert time.monotonic() < deadline, "process A never held a lease while deliveries came in"
-                    await asyncio.sleep(0.005)
+                    os.kill(a.pid, signal.SIGSTOP)
+                    await asyncio.sleep(0.1)
+                    held_by_dead = await _leases_of(observer, a.pid)
+                    if held_by_dead:
+                        break
+                    os.kill(a.pid, signal.SIGCONT)
+                    await asyncio.sleep(0.02)
                 killed_at = time.monotonic()
                 answered_at_kill = len(answered)
                 os.kill(a.pid, signal.SIGKILL)
-                # Counted at once: its leases run out within LEASE_SECONDS, and B takes them back.
-                held_by_dead = await _leases_of(observer, a.pid)
 
             kill_task = asyncio.create_task(killer())
             watch_task = asyncio.create_task(watch_progress())
