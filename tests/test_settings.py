@@ -162,3 +162,12 @@ def test_serve_with_some_credentials_missing_stops_with_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "community-bot: cannot start: GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) is not set"
     ]
+
+
+def test_github_enterprise_servers_api_follows_its_web_address(env):
+    assert load_settings(env).api_url == "https://api.github.com"
+    assert load_settings(env | {"GITHUB_URL": "https://ghe.example.com/"}).api_url == "https://ghe.example.com/api/v3"
+    explicit = {"GITHUB_URL": "https://ghe.example.com", "GITHUB_API_URL": "https://api.ghe.example.com/"}
+    assert load_settings(env | explicit).api_url == "https://api.ghe.example.com"
+    with pytest.raises(SettingsError, match="GITHUB_URL must be an http"):
+        load_settings(env | {"GITHUB_URL": "ghe.example.com"})
