@@ -1669,7 +1669,8 @@ async def test_the_conversion_answers_the_new_app_once(fake_github, session):
     assert app["permissions"] == {"metadata": "read", **MANIFEST["default_permissions"]}
     assert app["events"] == MANIFEST["default_events"] and app["installations_count"] == 0
     assert app["client_id"] and app["client_secret"] and app["webhook_secret"]
-    assert app["pem"].startswith("-----BEGIN PRIVATE KEY-----")
+    # A key generated for this conversion, which loads as the RSA key GitHub hands out.
+    assert isinstance(serialization.load_pem_private_key(app["pem"].encode(), password=None), rsa.RSAPrivateKey)
     assert (fake_github.app_id, fake_github.app_slug) == (1001, "my-community-bot")
     assert fake_github.webhook_secret == app["webhook_secret"]
     assert fake_github.registered_apps[0]["app"]["pem"] == app["pem"]
