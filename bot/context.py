@@ -13,6 +13,7 @@ from gidgethub.abc import GitHubAPI
 
 from .checks import set_check_run
 from .comments import Outcome, find_comment, upsert_comment
+from .commits import Commit, pull_request_commits
 from .config import ConfigLoader, RepoConfig
 from .inbox import Inbox
 from .lookups import CommunityFiles, Lookups
@@ -55,6 +56,7 @@ class EventContext:
         self.owner: str | None = (repository.get("owner") or {}).get("login")
         self.repo: str | None = repository.get("name")
         self.sender: dict[str, Any] = payload.get("sender") or {}
+        self._commits: dict[tuple[int, str], list[Commit]] = {}
 
     @property
     def full_name(self) -> str:
@@ -167,6 +169,14 @@ class EventContext:
 
     async def community_files(self, owner: str | None = None, repo: str | None = None) -> CommunityFiles:
         return await self._services.lookups.community_files(self.gh, owner or self.owner, repo or self.repo)
+
+    async def pull_request_commits(self, pull: dict[str, Any]) -> list[Commit]:
+        """The pull request's commits at its head, read once for this delivery: the DCO and the
+        CLA both check them, one after the other."""
+        key = (pull["number"], pull["head"]["sha"])
+        if key not in self._commits:
+            self._commits[key] = await pull_request_commits(self.gh, self.owner, self.repo, pull)
+        return self._commits[key]
 
     async def find_comment(self, number: int, kind: str) -> dict[str, Any] | None:
         """The bot's comment of ``kind`` on issue or pull request ``number``, if there is one."""

@@ -24,7 +24,6 @@ from bot.commits import (
     Person,
     is_assistant,
     known_accounts,
-    pull_request_commits,
     trailers,
 )
 from bot.config import RepoConfig, matches
@@ -130,7 +129,7 @@ async def record_signature(ctx: EventContext, config: RepoConfig, number: int, c
     if await ctx.signatures.sign(signature):
         log.info("CLA signed", extra={"fields": {"signer": signer["login"], "version": signature.version}})
     pull = await pull_request(ctx, number)
-    commits = await pull_request_commits(ctx.gh, ctx.owner, ctx.repo, pull)
+    commits = await ctx.pull_request_commits(pull)
     people = contributors(commits, co_authors=bool(section.get("check_co_authors")))
     if signer["id"] not in {person.user_id for person in people}:
         # Signed all the same, and acknowledged; this pull request does not wait for them.
@@ -164,7 +163,7 @@ async def check_pull_request(ctx: EventContext, pull: dict[str, Any], *, commits
         return
     try:
         if commits is None:
-            commits = await pull_request_commits(ctx.gh, ctx.owner, ctx.repo, pull)
+            commits = await ctx.pull_request_commits(pull)
         people = contributors(commits, co_authors=bool(section.get("check_co_authors")))
         waiting = await not_signed(ctx, section, people)
     except gidgethub.GitHubException as exc:

@@ -26,7 +26,6 @@ from bot.commits import (
     Person,
     is_assistant,
     known_accounts,
-    pull_request_commits,
     trailer_pattern,
     trailers,
 )
@@ -214,7 +213,7 @@ async def run_check(ctx: EventContext, pull: dict[str, Any]) -> None:
     if not config.enabled("dco"):
         return
     try:
-        commits = await pull_request_commits(ctx.gh, ctx.owner, ctx.repo, pull)
+        commits = await ctx.pull_request_commits(pull)
         members = await organisation_members(ctx, config, commits)
         verdicts = check_commits(commits, Options.from_config(config.section("dco")), members=members)
     except gidgethub.GitHubException as exc:

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from handlers import dco
+from handlers import cla, dco
 from tests.conftest import deliver, installed, settle
 from tests.fakes import commit, example
 
@@ -199,3 +199,15 @@ async def test_off_by_default(start_bot, fake_github):
     await deliver(client, "pull_request", pull_request_event(commits))
     await settle(client)
     assert fake_github.check_runs(OWNER, REPO) == []
+
+
+async def test_the_dco_and_the_cla_read_the_commits_once_between_them(start_bot, fake_github):
+    fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", ENABLED + "cla:\n  enabled: true\n  document_url: https://example.org/cla\n")
+    client = await start_bot([dco.router, cla.router], app_slug="community-bot")
+    commits = [mona(), mona()]
+    fake_github.add_pull_request_commits(OWNER, REPO, NUMBER, commits, base_sha=BASE_SHA)
+    assert (await deliver(client, "pull_request", pull_request_event(commits))).status == 202
+    await settle(client)
+    assert fake_github.check_runs(OWNER, REPO, head_sha=commits[-1]["sha"], name="DCO")
+    assert fake_github.check_runs(OWNER, REPO, head_sha=commits[-1]["sha"], name="CLA")
+    assert len(fake_github.calls_to("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits")) == 1
