@@ -47,6 +47,12 @@ EXPORT_FORMATS = ("json", "csv")
 T = TypeVar("T")
 
 
+def _failed(message: str) -> int:
+    """Say why a command cannot do its work, in one line; its exit status."""
+    print(f"community-bot: {message}", file=sys.stderr)
+    return 2
+
+
 def serve(_args: argparse.Namespace) -> int:
     env = load_environment()
     if not has_credentials(env):
@@ -54,8 +60,7 @@ def serve(_args: argparse.Namespace) -> int:
     try:
         settings = load_settings(env)
     except SettingsError as exc:
-        print(f"community-bot: cannot start: {exc}", file=sys.stderr)
-        return 2
+        return _failed(f"cannot start: {exc}")
     logs.configure(settings.log_level, secrets=settings.secrets)
     return _run(create_app(settings), settings.host, settings.port)
 
@@ -63,12 +68,10 @@ def serve(_args: argparse.Namespace) -> int:
 def setup(_args: argparse.Namespace) -> int:
     env = load_environment()
     if has_credentials(env):
-        print(
-            "community-bot: this server already has app credentials (GITHUB_APP_ID and the rest, in the environment "
-            "or .env); `community-bot serve` runs it. Remove them to register another app.",
-            file=sys.stderr,
+        return _failed(
+            "this server already has app credentials (GITHUB_APP_ID and the rest, in the environment "
+            "or .env); `community-bot serve` runs it. Remove them to register another app."
         )
-        return 2
     return _serve_setup(env)
 
 
@@ -76,9 +79,8 @@ def _serve_setup(env: Mapping[str, str]) -> int:
     try:
         settings = load_setup_settings(env)
     except SettingsError as exc:
-        print(f"community-bot: cannot start: {exc}", file=sys.stderr)
-        return 2
-    logs.configure(env.get("LOG_LEVEL", "").strip().upper() or "INFO")
+        return _failed(f"cannot start: {exc}")
+    logs.configure(settings.log_level)
     print(
         f"community-bot: no GitHub App credentials yet. Open http://{settings.host}:{settings.port}/ to register the "
         "app on GitHub; this server starts serving webhooks as soon as that is done.",
@@ -93,11 +95,9 @@ def _run(app: web.Application, host: str, port: int) -> int:
     try:
         web.run_app(app, host=host, port=port, shutdown_timeout=SHUTDOWN_SECONDS, print=None, access_log=None)
     except InboxUnavailable as exc:
-        print(f"community-bot: cannot start: the database does not answer: {exc}", file=sys.stderr)
-        return 2
+        return _failed(f"cannot start: the database does not answer: {exc}")
     except OSError as exc:
-        print(f"community-bot: cannot start: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return _failed(f"cannot start: cannot listen on {host}:{port}: {exc.strerror}")
     return 0
 
 
@@ -126,18 +126,15 @@ def replay(args: argparse.Namespace) -> int:
     try:
         payload = json.loads(Path(args.payload).read_text())
     except (OSError, ValueError) as exc:
-        print(f"community-bot: cannot read {args.payload}: {exc}", file=sys.stderr)
-        return 2
+        return _failed(f"cannot read {args.payload}: {exc}")
     if not isinstance(payload, dict):
-        print(f"community-bot: {args.payload} is not a JSON object", file=sys.stderr)
-        return 2
+        return _failed(f"{args.payload} is not a JSON object")
     config = None
     if args.config:
         try:
             config = RepoConfig(merge(DEFAULTS, parse(Path(args.config).read_text())), source=args.config)
         except (OSError, ConfigError) as exc:
-            print(f"community-bot: config {args.config}: {exc}", file=sys.stderr)
-            return 2
+            return _failed(f"config {args.config}: {exc}")
     failed = asyncio.run(_replay(payload, args.event, config, args.app_slug))
     if failed:
         print(f"community-bot: handlers failed: {', '.join(failed)}", file=sys.stderr)
@@ -194,8 +191,7 @@ def cla_export(args: argparse.Namespace) -> int:
     try:
         Path(args.output).write_text(text, encoding="utf-8")
     except OSError as exc:
-        print(f"community-bot: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return _failed(f"cannot write {args.output}: {exc.strerror}")
     print(f"community-bot: exported {_counted(len(signatures))} to {args.output}")
     return 0
 
@@ -204,17 +200,14 @@ def cla_import(args: argparse.Namespace) -> int:
     logs.configure("WARNING")
     export_format = args.format or Path(args.file).suffix.lower().removeprefix(".")
     if export_format not in EXPORT_FORMATS:
-        print(f"community-bot: cannot tell the format of {args.file} from its name: give --format csv or json", file=sys.stderr)
-        return 2
+        return _failed(f"cannot tell the format of {args.file} from its name: give --format csv or json")
     try:
         # utf-8-sig: a CSV saved by a spreadsheet often starts with a byte-order mark.
         signatures = parse_export(Path(args.file).read_text(encoding="utf-8-sig"), export_format)
     except OSError as exc:
-        print(f"community-bot: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return _failed(f"cannot read {args.file}: {exc.strerror}")
     except ValueError as exc:
-        print(f"community-bot: cannot import {args.file}: {exc}", file=sys.stderr)
-        return 2
+        return _failed(f"cannot import {args.file}: {exc}")
     new = _in_signature_book(lambda book: book.load(signatures), doing="import", must_exist=False)
     if new is None:
         return 2
@@ -278,15 +271,13 @@ def redeliver_command(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(load_environment())
     except SettingsError as exc:
-        print(f"community-bot: cannot redeliver: {exc}", file=sys.stderr)
-        return 2
+        return _failed(f"cannot redeliver: {exc}")
     try:
         return asyncio.run(_redeliver(settings, args.since, args.dry_run))
     except InboxUnavailable as exc:
-        print(f"community-bot: cannot redeliver: the database does not answer: {exc}", file=sys.stderr)
+        return _failed(f"cannot redeliver: the database does not answer: {exc}")
     except (aiohttp.ClientError, gidgethub.GitHubException) as exc:
-        print(f"community-bot: cannot redeliver: GitHub did not answer as expected: {exc!r}", file=sys.stderr)
-    return 2
+        return _failed(f"cannot redeliver: GitHub did not answer as expected: {exc!r}")
 
 
 def parser() -> argparse.ArgumentParser:

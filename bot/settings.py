@@ -182,7 +182,7 @@ def api_url(env: Mapping[str, str]) -> str:
     return DEFAULT_API_URL if web == DEFAULT_GITHUB_URL else f"{web}/api/v3"
 
 
-def _log_level(env: Mapping[str, str]) -> str:
+def log_level(env: Mapping[str, str]) -> str:
     level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise SettingsError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not {level!r}")
@@ -211,7 +211,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         database_url=database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
         host=env.get("HOST", "").strip() or "127.0.0.1",
         port=integer(env, "PORT", 3000, low=1, high=65535),
-        log_level=_log_level(env),
+        log_level=log_level(env),
         app_slug=env.get("GITHUB_APP_SLUG", "").strip() or None,
         workers=integer(env, "WORKERS", 8, low=1, high=256),
         writes_per_minute=integer(env, "GITHUB_WRITES_PER_MINUTE", 80),

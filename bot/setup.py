@@ -42,7 +42,17 @@ from gidgethub.aiohttp import GitHubAPI
 from . import __version__, logs
 from .app import Bot
 from .inbox import InboxUnavailable
-from .settings import SettingsError, api_url, github_url, integer, is_web_url, load_environment, load_settings, web_url
+from .settings import (
+    SettingsError,
+    api_url,
+    github_url,
+    integer,
+    is_web_url,
+    load_environment,
+    load_settings,
+    log_level,
+    web_url,
+)
 from .webhook import MAX_BODY
 
 log = logging.getLogger(__name__)
@@ -85,6 +95,7 @@ class SetupSettings:
     api_url: str
     host: str
     port: int
+    log_level: str
     env_file: Path
     webhook_url: str  # a suggestion for the form; empty when PUBLIC_URL is not set
 
@@ -96,6 +107,7 @@ def load_setup_settings(env: Mapping[str, str], env_file: Path | None = None) ->
         api_url=api_url(env),
         host=env.get("SETUP_HOST", "").strip() or "127.0.0.1",
         port=integer(env, "PORT", 3000, low=1, high=65535),
+        log_level=log_level(env),
         env_file=env_file if env_file is not None else Path.cwd() / ".env",
         webhook_url=f"{public_url}/webhook" if public_url else "",
     )

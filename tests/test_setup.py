@@ -61,6 +61,7 @@ def setup_settings(tmp_path: Path, fake_github: Any, monkeypatch: pytest.MonkeyP
         api_url=fake_github.url,
         host="127.0.0.1",
         port=free_port(),
+        log_level="INFO",
         env_file=tmp_path / ".env",
         webhook_url="",
     )
@@ -304,3 +305,14 @@ def test_setup_refuses_once_credentials_exist(tmp_path):
     )
     assert result.returncode == 2
     assert "already has app credentials" in result.stderr
+
+
+def test_a_bad_setting_stops_the_setup_page_with_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "setup"], cwd=tmp_path, env=_environ_without_credentials(LOG_LEVEL="LOUD"),
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "community-bot: cannot start: LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'LOUD'"
+    ]
