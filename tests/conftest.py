@@ -23,6 +23,13 @@ SECRET = "test-webhook-secret"
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
+def free_port() -> int:
+    """A port nothing listens on now, for a server a test starts in another process."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def postgres_answers() -> bool:
     """Whether the PostgreSQL the storage tests use answers (CI has one; a laptop may not)."""
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ import urllib.request
 from gidgethub.routing import Router
 
 from bot import __main__ as cli
-from tests.conftest import SECRET, bot_of, deliver, headers_for, installed, settle
+from tests.conftest import SECRET, bot_of, deliver, free_port, headers_for, installed, settle
 from tests.fakes import example, make_private_key
 
 
@@ -112,14 +111,8 @@ def test_replay_command_line(tmp_path):
     assert "not valid YAML" in bad.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_records_answers_and_stops_cleanly_on_sigterm(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "GITHUB_APP_ID": "1",
@@ -186,7 +179,7 @@ def test_serve_with_an_unreachable_database_stops_with_one_line(tmp_path):
         "GITHUB_PRIVATE_KEY": make_private_key()[0],
         "GITHUB_WEBHOOK_SECRET": SECRET,
         "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
-        "PORT": str(_free_port()),
+        "PORT": str(free_port()),
     }
     result = subprocess.run([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2

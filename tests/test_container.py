@@ -18,8 +18,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import answers, headers_for, until
-from tests.test_setup import confirm_on_github, free_port
+from tests.conftest import answers, free_port, headers_for, until
+from tests.test_setup import confirm_on_github
 from tests.test_welcome import OWNER, REPO, bot_comments, opened_issue
 
 ROOT = Path(__file__).resolve().parent.parent

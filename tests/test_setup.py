@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -37,15 +36,9 @@ from bot.setup import (
     save_credentials,
 )
 from handlers import welcome
-from tests.conftest import answers, headers_for, until
+from tests.conftest import answers, free_port, headers_for, until
 from tests.fakes import CREATE_APP_PATH, make_private_key
 from tests.test_welcome import OWNER, REPO, bot_comments, opened_issue
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

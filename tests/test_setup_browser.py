@@ -18,8 +18,7 @@ import aiohttp
 import pytest
 
 from bot.settings import load_environment
-from tests.conftest import answers, headers_for, until
-from tests.test_setup import free_port
+from tests.conftest import answers, free_port, headers_for, until
 from tests.test_welcome import OWNER, REPO, bot_comments, opened_issue
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

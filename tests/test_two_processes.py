@@ -19,7 +19,6 @@ import copy
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,7 +33,7 @@ from sqlalchemy import func, select
 import bot.signatures  # noqa: F401  (puts cla_signatures on the metadata, so it is dropped too)
 from bot.inbox import DONE, FAILED, PROCESSING, Inbox, NewDelivery, deliveries, metadata
 from bot.worker import WorkerPool
-from tests.conftest import POSTGRES_URL, SECRET, headers_for, installed, postgres_answers
+from tests.conftest import POSTGRES_URL, SECRET, free_port, headers_for, installed, postgres_answers
 from tests.fakes import FakeGitHub, example, make_private_key
 
 DELIVERIES = 2000
@@ -55,12 +54,6 @@ OWN_DATABASE = "test_two_processes"
 
 
 pytestmark = pytest.mark.skipif(not postgres_answers(), reason="no PostgreSQL answers on 127.0.0.1:5432")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _own_database() -> str:
@@ -137,7 +130,7 @@ class Server:
 
     def __init__(self, name: str, tmp_path: Path, fake: FakeGitHub, database_url: str) -> None:
         self.name = name
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         directory = tmp_path / name
         directory.mkdir()
