@@ -4,10 +4,8 @@ install step), and the installed package must find everything it reads at run ti
 
 from __future__ import annotations
 
-import html
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -19,7 +17,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import answers, free_port, headers_for, until
-from tests.test_setup import confirm_on_github
+from tests.test_setup import callback_path, confirm_on_github, start_registration
 from tests.test_welcome import OWNER, REPO, bot_comments, opened_issue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,15 +105,9 @@ async def test_the_image_registers_through_its_setup_page_and_serves_as_a_non_ro
     try:
         base = f"http://127.0.0.1:{port}"
         assert await answers(f"{base}/healthz", timeout=60), _docker("logs", name)
-        async with aiohttp.ClientSession() as session:
-            page = await (await session.get(f"{base}/")).text()
-            state = re.search(r'name="state" value="([^"]+)"', page).group(1)
-            form = {"state": state, "organisation": "octo-org", "webhook_url": "https://bot.example.org/webhook"}
-            to_github = await (await session.post(f"{base}/setup/register", data=form)).text()
-            action = re.search(r'action="([^"]+)"', to_github).group(1).replace("&amp;", "&")
-            manifest = re.search(r'name="manifest" value="([^"]+)"', to_github).group(1)
-            location = await confirm_on_github(action, json.loads(html.unescape(manifest)))
-            done = await session.get(location)
+        async with aiohttp.ClientSession(base_url=base) as session:
+            location = await confirm_on_github(*await start_registration(session, "octo-org"))
+            done = await session.get(callback_path(location))
             assert done.status == 200 and "is registered" in await done.text()
             app = fake_github.registered_apps[0]["app"]
 

@@ -13,6 +13,7 @@ import re
 import stat
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -69,18 +70,21 @@ async def page(aiohttp_client: Any, setup_settings: SetupSettings) -> TestClient
 def hidden(html: str, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]*)"', html)
     assert match, f"no hidden field {name!r} in the page"
-    return match.group(1).replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&")
+    return unescape(match.group(1))
 
 
-async def start_registration(page: TestClient, organisation: str = "octo-org") -> tuple[str, dict[str, Any]]:
-    """Fill in the setup page: GitHub's form address and the manifest it would post there."""
+async def start_registration(
+    page: TestClient | aiohttp.ClientSession, organisation: str = "octo-org"
+) -> tuple[str, dict[str, Any]]:
+    """Fill in the setup page (through a test client, or a session with the server as its
+    base_url): GitHub's form address and the manifest it would post there."""
     state = hidden(await (await page.get("/")).text(), "state")
     answer = await page.post(
         "/setup/register", data={"state": state, "organisation": organisation, "webhook_url": "https://bot.example.org/webhook"}
     )
     assert answer.status == 200
     html = await answer.text()
-    action = re.search(r'<form id="to-github" method="post" action="([^"]+)"', html).group(1).replace("&amp;", "&")
+    action = unescape(re.search(r'<form id="to-github" method="post" action="([^"]+)"', html).group(1))
     return action, json.loads(hidden(html, "manifest"))
 
 
