@@ -297,8 +297,7 @@ class Setup:
         if not code:
             return self._problem(400, "GitHub's answer has no code. Nothing was saved.")
         async with self._lock:
-            if self.registered:
-                raise web.HTTPNotFound(text="This server is registered; the setup page is gone.")
+            self._check_request(request)  # again: another answer may have registered meanwhile
             try:
                 async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
                     app = await exchange_code(session, self.settings.api_url, code)
