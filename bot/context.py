@@ -14,8 +14,10 @@ from gidgethub.abc import GitHubAPI
 from .checks import set_check_run
 from .comments import Outcome, find_comment, upsert_comment
 from .commits import Commit, pull_request_commits
+from .github import is_bot  # noqa: F401 (handlers ask the context)
 from .config import ConfigLoader, RepoConfig
 from .inbox import Inbox
+from .insights.activity import Activity, ActivityLog, outcome_row
 from .lookups import CommunityFiles, Lookups
 from .render import Renderer
 from .signatures import SignatureBook
@@ -37,12 +39,8 @@ class Services:
     fixed_config: RepoConfig | None = None
     lookups: Lookups = dataclasses.field(default_factory=Lookups)
     signatures: SignatureBook | None = None
-
-
-def is_bot(user: Any) -> bool:
-    if not isinstance(user, dict):
-        return False
-    return user.get("type") == "Bot" or str(user.get("login", "")).endswith("[bot]")
+    # Where community activity and the bot's outcomes are remembered (insights); None: nowhere.
+    activity: ActivityLog | None = None
 
 
 class EventContext:
@@ -198,3 +196,18 @@ class EventContext:
         if self._services.inbox is None:
             return None
         return await self._services.inbox.marked(kind, key)
+
+    async def record_activity(self, rows: list[Activity]) -> None:
+        """Remember community activity for the insights (a fact recorded before stays as it was)."""
+        if self._services.activity is not None and rows:
+            await self._services.activity.record(rows)
+
+    async def record_outcome(
+        self, kind: str, number: int, *, once_per: str = "", detail: str | None = None, actor: str | None = None, is_pull: bool = False
+    ) -> None:
+        """Remember one of the bot's outcomes (``bot.insights.activity``'s kinds) on an issue or
+        pull request of this repository, once per ``once_per`` and ``detail``."""
+        if self.owner is None or self.repo is None:
+            return
+        row = outcome_row(self.full_name, kind, number, once_per=once_per, detail=detail, actor=actor, is_pull=is_pull)
+        await self.record_activity([row])

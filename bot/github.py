@@ -298,6 +298,13 @@ async def getitem_or_none(gh: gidgethub.abc.GitHubAPI, url: str, url_vars: Mappi
         raise
 
 
+def is_bot(user: Any) -> bool:
+    """Whether a GitHub account (a payload's or the API's user object) is a bot's."""
+    if not isinstance(user, dict):
+        return False
+    return user.get("type") == "Bot" or str(user.get("login", "")).endswith("[bot]")
+
+
 def github_time(timestamp: str) -> float:
     """Epoch seconds of one of GitHub's ISO 8601 times (``2026-11-25T22:01:58Z``)."""
     return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()

@@ -50,11 +50,20 @@ class Settings:
     # How long a claimed delivery stays with its process without being renewed (renewed every
     # third of it): after a crash, another process takes it over once it runs out.
     lease_seconds: float = 60.0
+    # Community activity rows (insights) are kept this long.
+    activity_retention_days: int = 730
+    # GitHub's web address (sign-in pages live there, not on the API).
+    github_url: str = DEFAULT_GITHUB_URL
+    # The app's OAuth client, for "Sign in with GitHub" on the insights pages; None: no sign-in.
+    client_id: str | None = None
+    client_secret: str | None = dataclasses.field(default=None, repr=False)
+    # Where people reach this server, for OAuth's redirect; None: the address they used.
+    public_url: str | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never reach a log line."""
-        return (self.private_key, *self.webhook_secrets)
+        return (self.private_key, *self.webhook_secrets, *((self.client_secret,) if self.client_secret else ()))
 
 
 def load_environment(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> dict[str, str]:
@@ -219,4 +228,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         retention_days=integer(env, "DELIVERY_RETENTION_DAYS", 7, low=7),
         redeliver_every=_every(env, "REDELIVER_EVERY", *REDELIVER_EVERY_RANGE),
         lease_seconds=float(integer(env, "LEASE_SECONDS", 60, low=5, high=3600)),
+        activity_retention_days=integer(env, "ACTIVITY_RETENTION_DAYS", 730, low=1),
+        github_url=github_url(env),
+        client_id=env.get("GITHUB_CLIENT_ID", "").strip() or None,
+        client_secret=env.get("GITHUB_CLIENT_SECRET", "").strip() or None,
+        public_url=web_url(env, "PUBLIC_URL"),
     )
