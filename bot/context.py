@@ -14,8 +14,8 @@ from gidgethub.abc import GitHubAPI
 from .checks import set_check_run
 from .comments import Outcome, find_comment, upsert_comment
 from .commits import Commit, pull_request_commits
-from .github import is_bot  # noqa: F401 (handlers ask the context)
 from .config import ConfigLoader, RepoConfig
+from .github import is_bot  # noqa: F401 (handlers ask the context)
 from .inbox import Inbox
 from .insights.activity import Activity, ActivityLog, outcome_row
 from .lookups import CommunityFiles, Lookups
