@@ -19,6 +19,7 @@ from .context import Services
 from .dispatch import Dispatcher
 from .github import GitHubApp
 from .inbox import ClaimedDelivery, Inbox
+from .insights.activity import ActivityLog
 from .logs import delivery_context
 from .metrics import Metrics
 from .redeliver import PeriodicRedelivery
@@ -47,6 +48,7 @@ class Bot:
         self.settings = settings
         self.metrics = Metrics()
         self.inbox = Inbox(settings.database_url, lease_seconds=settings.lease_seconds)
+        self.activity = ActivityLog(self.inbox, retention_days=settings.activity_retention_days)
         self._routers = list(routers) if routers is not None else registered_routers()
         self.session: aiohttp.ClientSession | None = None
         self.github: GitHubApp | None = None
@@ -59,6 +61,7 @@ class Bot:
             concurrency=settings.workers,
             metrics=self.metrics,
             retention_days=settings.retention_days,
+            prune_also=self.activity.prune,
         )
 
     async def start(self, _app: web.Application | None = None) -> None:
@@ -81,6 +84,7 @@ class Bot:
             app_slug=self.github.slug,
             client_for=self.github.installation_client,
             signatures=SignatureBook(self.inbox),
+            activity=self.activity,
         )
         self.dispatcher = Dispatcher(self._routers, services, self.metrics)
         # Deliveries recorded but unfinished when the last process stopped are claimed now.

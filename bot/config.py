@@ -81,6 +81,13 @@ DEFAULTS: dict[str, Any] = {
         "extra_terms": [],
         "ignore_terms": [],
     },
+    # Community health insights: activity is recorded unless turned off; the report issue is
+    # posted only where a repository is named for it.
+    "insights": {
+        "enabled": True,
+        "report_repo": None,
+        "report_every": "monthly",
+    },
 }
 
 SCHEMA: dict[str, Any] = json.loads(importlib.resources.files("bot").joinpath("config-schema.json").read_text())
@@ -157,6 +164,11 @@ class RepoConfig(dict[str, Any]):
 
     def enabled(self, name: str) -> bool:
         return bool(self.section(name).get("enabled", False))
+
+    def label_names(self) -> dict[str, str]:
+        """The good-first-issue and help-wanted labels' names in this repository."""
+        labels = self.section("good_first_issue").get("labels") or {}
+        return {"good_first_issue": labels.get("good_first_issue", "good first issue"), "help_wanted": labels.get("help_wanted", "help wanted")}
 
 
 class ConfigLoader:

@@ -151,6 +151,11 @@ class EventContext:
             summary=summary,
             actions=actions,
         )
+        # A verdict per head commit: first-run pass rates and time to fix are counted from these.
+        await self.record_outcome(
+            name.lower(), pull["number"], once_per=pull["head"]["sha"], detail=conclusion,
+            actor=(pull.get("user") or {}).get("login"), is_pull=True,
+        )
 
     @property
     def signatures(self) -> SignatureBook:

@@ -39,6 +39,7 @@ class WorkerPool:
         retention_days: float = 7,
         prune_interval: float = 3600,
         max_yield: float = 0.5,
+        prune_also: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self.inbox = inbox
         self._process = process
@@ -47,6 +48,8 @@ class WorkerPool:
         self._poll_interval = poll_interval
         self._retention_days = retention_days
         self._prune_interval = prune_interval
+        # Other records past their retention (community activity), forgotten on the same round.
+        self._prune_also = prune_also
         self._in_hand: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
@@ -204,3 +207,7 @@ class WorkerPool:
         pruned = await self.inbox.prune(older_than_days=self._retention_days)
         if pruned:
             log.info("pruned %d finished deliveries", pruned)
+        if self._prune_also is not None:
+            forgotten = await self._prune_also()
+            if forgotten:
+                log.info("pruned %d records past their retention", forgotten)

@@ -9,6 +9,13 @@ config, templates and storage. Handlers know GitHub events, not HTTP.
 
 from gidgethub.routing import Router
 
-from . import cla, conduct, dco, good_first_issue, welcome
+from . import activity, cla, conduct, dco, good_first_issue, welcome
 
-ROUTERS: list[Router] = [cla.router, conduct.router, dco.router, good_first_issue.router, welcome.router]
+ROUTERS: list[Router] = [
+    activity.router,
+    cla.router,
+    conduct.router,
+    dco.router,
+    good_first_issue.router,
+    welcome.router,
+]

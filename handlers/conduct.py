@@ -21,6 +21,7 @@ from bot.config import RepoConfig, fetch_file, touches_config
 from bot.context import EventContext, is_bot
 from bot.github import github_time
 from bot.heat import DEFAULT_THRESHOLD, Heat, measure
+from bot.insights import activity
 from bot.lookups import at_least
 from bot.render import Mention
 
@@ -137,6 +138,7 @@ async def watch_heat(ctx: EventContext, config: RepoConfig, repository: dict[str
             {"owner": ctx.owner, "repo": ctx.repo, "issue_number": number},
             data={"lock_reason": "too heated"},
         )
+        await ctx.record_outcome(activity.CONDUCT_LOCK, number, once_per=thread)
     if section.get("report_to"):
         await report(ctx, section["report_to"], number, comment, heat)
     if section.get("public_reminder", True):
@@ -202,6 +204,7 @@ async def remind(ctx: EventContext, config: RepoConfig, number: int, thread: str
     if await ctx.mark("conduct.reminder", f"{thread}{window}", str(comment_id)) != str(comment_id):
         return
     await post_reminder(ctx, config, number)
+    await ctx.record_outcome(activity.CONDUCT_REMINDER, number, once_per=str(comment_id))
 
 
 async def coc_command(ctx: EventContext, config: RepoConfig, number: int, comment: dict[str, Any]) -> None:
@@ -210,6 +213,7 @@ async def coc_command(ctx: EventContext, config: RepoConfig, number: int, commen
         log.info("/coc refused: no triage access", extra={"fields": {"sender": login}})
         return
     await post_reminder(ctx, config, number)
+    await ctx.record_outcome(activity.CONDUCT_REMINDER, number, once_per=str(comment["id"]))
 
 
 async def post_reminder(ctx: EventContext, config: RepoConfig, number: int) -> None:

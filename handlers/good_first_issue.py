@@ -22,6 +22,7 @@ from bot.commands import commands
 from bot.config import RepoConfig
 from bot.context import EventContext, is_bot
 from bot.github import getitem_or_none, github_time
+from bot.insights import activity
 from bot.lookups import at_least
 from bot.render import marker
 
@@ -43,11 +44,6 @@ LABEL_LOOKS = {
 
 
 # Decisions ------------------------------------------------------------------------------
-
-
-def label_names(config: RepoConfig) -> dict[str, str]:
-    labels = config.section("good_first_issue").get("labels") or {}
-    return {"good_first_issue": labels.get("good_first_issue", "good first issue"), "help_wanted": labels.get("help_wanted", "help wanted")}
 
 
 def has_label(issue: dict[str, Any], name: str) -> bool:
@@ -131,7 +127,7 @@ async def comment_created(event: sansio.Event, ctx: EventContext) -> None:
 @router.register("issues", action="labeled")
 async def labeled(event: sansio.Event, ctx: EventContext) -> None:
     config = await ctx.config()
-    if config.enabled("good_first_issue") and event.data["label"]["name"].lower() == label_names(config)["good_first_issue"].lower():
+    if config.enabled("good_first_issue") and event.data["label"]["name"].lower() == config.label_names()["good_first_issue"].lower():
         await post_guide(ctx, config, event.data["issue"])
 
 
@@ -146,7 +142,7 @@ async def issue_written(event: sansio.Event, ctx: EventContext) -> None:
     rules = section.get("suggest") or {}
     if not section.get("enabled") or not rules.get("enabled"):
         return
-    if has_label(issue, label_names(config)["good_first_issue"]) or not is_candidate(issue, rules):
+    if has_label(issue, config.label_names()["good_first_issue"]) or not is_candidate(issue, rules):
         return
     if rules.get("mode", "suggest") == "apply":
         await add_labels(ctx, config, issue["number"], ["good_first_issue", "help_wanted"])
@@ -164,7 +160,7 @@ async def label_command(ctx: EventContext, config: RepoConfig, issue: dict[str, 
         return False
     number = issue["number"]
     if name == "remove-good-first-issue":
-        for label in label_names(config).values():
+        for label in config.label_names().values():
             await remove_label(ctx, number, label)
     elif name == "help":
         await add_labels(ctx, config, number, ["help_wanted"])
@@ -186,7 +182,7 @@ async def claim_command(ctx: EventContext, config: RepoConfig, issue: dict[str, 
         return True
     section = config.section("good_first_issue")
     limit = int(section.get("max_claims_per_person", 1))
-    gfi_label = label_names(config)["good_first_issue"]
+    gfi_label = config.label_names()["good_first_issue"]
     held = await claims_held(ctx, login, gfi_label)
     refusal = claim_refusal(issue, login, held, limit, gfi_label)
     if refusal is not None:
@@ -194,6 +190,7 @@ async def claim_command(ctx: EventContext, config: RepoConfig, issue: dict[str, 
         return False
     await ctx.gh.post("/repos/{owner}/{repo}/issues/{issue_number}/assignees", where, data={"assignees": [login]})
     await ctx.comment(number, CLAIM_KIND, "good_first_issue_claim.md", outcome="assigned", claimant=login, limit=limit)
+    await ctx.record_outcome(activity.GFI_CLAIMED, number, once_per=login.lower(), actor=login)
     return True
 
 
@@ -206,7 +203,7 @@ async def claims_held(ctx: EventContext, login: str, gfi_label: str) -> int:
 
 async def add_labels(ctx: EventContext, config: RepoConfig, number: int, kinds: list[str]) -> None:
     """Put these labels on the issue, creating any the repository does not have yet."""
-    names = label_names(config)
+    names = config.label_names()
     for kind in kinds:
         await ensure_label(ctx, names[kind], *LABEL_LOOKS[kind])
     await ctx.gh.post(
@@ -267,7 +264,7 @@ async def release_stale_claims(ctx: EventContext, config: RepoConfig) -> None:
         return
     _swept[ctx.full_name.lower()] = True
     days = int(config.section("good_first_issue").get("claim_expiry_days", 14))
-    label = label_names(config)["good_first_issue"]
+    label = config.label_names()["good_first_issue"]
     found = await ctx.gh.getitem(
         "/search/issues{?q,per_page}", {"q": f'repo:{ctx.full_name} is:issue is:open label:"{label}"', "per_page": 100}
     )

@@ -17,6 +17,7 @@ from gidgethub.routing import Router
 
 from bot.config import RepoConfig
 from bot.context import EventContext, is_bot
+from bot.insights import activity
 from bot.lookups import at_least
 from bot.render import literal
 
@@ -119,13 +120,15 @@ async def welcome(ctx: EventContext, kind: str, item: dict[str, Any], repository
     # through again (the comment is then found and left as it is).
     if await ctx.mark(f"welcome.{kind}", person, str(number)) != str(number):
         return
-    await ctx.comment(
+    posted = await ctx.comment(
         number,
         f"welcome-{kind.replace('_', '-')}",
         TEMPLATES[kind],
         wording=await wording(ctx, kind, settings),
         **await variables(ctx, kind, config, item),
     )
+    if posted is not None:
+        await ctx.record_outcome(activity.WELCOME, number, detail=kind, actor=author["login"], is_pull=kind != ISSUE)
     labels = settings.get("add_labels") or []
     if labels:
         await ctx.gh.post(

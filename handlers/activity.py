@@ -1,0 +1,84 @@
+"""Insights: remember the repository's community activity, one row per fact, for the CHAOSS
+metrics (``bot.insights.metrics``). Bots' doings are recorded too, marked as bots', so the
+metrics can leave them out; the bot's own outcomes are recorded where they happen.
+
+Rows come from the objects in the payload, with the times GitHub gives them, through the same
+functions the backfill applies to the REST API's objects, so a fact seen both ways is one row.
+Nothing here calls GitHub, but for the config when an issue is labelled.
+"""
+
+from __future__ import annotations
+
+from gidgethub import sansio
+from gidgethub.routing import Router
+
+from bot.context import EventContext
+from bot.dispatch import accepts_bots
+from bot.github import github_time
+from bot.insights import activity
+
+router = Router()
+
+
+async def record(ctx: EventContext, rows: list[activity.Activity]) -> None:
+    if (await ctx.config()).enabled("insights"):
+        await ctx.record_activity(rows)
+
+
+@router.register("issues", action="opened")
+@router.register("issues", action="closed")
+@router.register("pull_request", action="opened")
+@router.register("pull_request", action="closed")
+@accepts_bots
+async def item_changed(event: sansio.Event, ctx: EventContext) -> None:
+    item = event.data.get("pull_request") or event.data["issue"]
+    await record(ctx, activity.item_rows(ctx.full_name, item))
+
+
+@router.register("issues", action="reopened")
+@router.register("pull_request", action="reopened")
+@accepts_bots
+async def item_reopened(event: sansio.Event, ctx: EventContext) -> None:
+    item = event.data.get("pull_request") or event.data["issue"]
+    reopened = activity.reopened_row(ctx.full_name, item, event.data.get("sender"), github_time(item["updated_at"]))
+    await record(ctx, [*activity.item_rows(ctx.full_name, item), reopened])
+
+
+@router.register("issue_comment", action="created")
+@accepts_bots
+async def commented(event: sansio.Event, ctx: EventContext) -> None:
+    issue = event.data["issue"]
+    comment = activity.comment_row(
+        ctx.full_name, activity.COMMENT, event.data["comment"], number=issue["number"], is_pull="pull_request" in issue
+    )
+    await record(ctx, [*activity.item_rows(ctx.full_name, issue), comment])
+
+
+@router.register("pull_request_review", action="submitted")
+@accepts_bots
+async def reviewed(event: sansio.Event, ctx: EventContext) -> None:
+    pull = event.data["pull_request"]
+    review = activity.comment_row(ctx.full_name, activity.REVIEW, event.data["review"], number=pull["number"], is_pull=True)
+    await record(ctx, [*activity.item_rows(ctx.full_name, pull), review])
+
+
+@router.register("pull_request_review_comment", action="created")
+@accepts_bots
+async def review_commented(event: sansio.Event, ctx: EventContext) -> None:
+    pull = event.data["pull_request"]
+    comment = activity.comment_row(
+        ctx.full_name, activity.REVIEW_COMMENT, event.data["comment"], number=pull["number"], is_pull=True
+    )
+    await record(ctx, [*activity.item_rows(ctx.full_name, pull), comment])
+
+
+@router.register("issues", action="labeled")
+@accepts_bots
+async def labeled(event: sansio.Event, ctx: EventContext) -> None:
+    config = await ctx.config()
+    label = (event.data.get("label") or {}).get("name") or ""
+    if not config.enabled("insights") or label.lower() != config.label_names()["good_first_issue"].lower():
+        return
+    issue = event.data["issue"]
+    at = github_time(issue["updated_at"])
+    await ctx.record_activity([activity.labeled_row(ctx.full_name, issue, label, at, event.data.get("sender"))])
