@@ -20,6 +20,7 @@ from .dispatch import Dispatcher
 from .github import GitHubApp
 from .inbox import ClaimedDelivery, Inbox
 from .insights.activity import ActivityLog
+from .insights.web import Insights, add_insights_routes
 from .logs import delivery_context
 from .metrics import Metrics
 from .redeliver import PeriodicRedelivery
@@ -168,6 +169,7 @@ def create_app(settings: Settings, routers: Iterable[routing.Router] | None = No
     app.router.add_route("*", "/webhook", bot.webhook_view())
     app.router.add_get("/healthz", bot.healthz)
     app.router.add_get("/metrics", bot.metrics_view)
+    add_insights_routes(app, Insights(bot))
     app.on_startup.append(bot.start)
     app.on_shutdown.append(bot.stop_workers)
     app.on_cleanup.append(bot.close)

@@ -4,9 +4,10 @@
 ``/``. It says what the app may do, in plain words, from ``app.yaml``, and asks for an
 organisation and the public webhook URL. "Register on GitHub" posts the manifest to GitHub with
 a random ``state``; GitHub sends the browser back to ``/setup/callback`` with a one-time
-``code``, which is exchanged for the app's id, webhook secret and private key. Those go to
-``.env`` and a key file that only the owner can read; they are never logged or shown. The same
-process then serves webhooks, and the setup routes answer 404.
+``code``, which is exchanged for the app's id, webhook secret, private key and OAuth client (for
+"Sign in with GitHub" on the insights pages). Those go to ``.env`` and a key file that only the
+owner can read; the secrets are never logged or shown. The same process then serves webhooks
+and the insights pages, and the setup routes answer 404.
 
 Whoever completes the flow decides which app this server acts as, so the page listens on
 127.0.0.1 unless ``SETUP_HOST`` says otherwise, answers only requests addressed to the address
@@ -28,7 +29,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 import gidgethub
@@ -42,6 +43,7 @@ from gidgethub.aiohttp import GitHubAPI
 from . import __version__, logs
 from .app import Bot
 from .inbox import InboxUnavailable
+from .insights.web import CALLBACK_PATH, Insights, add_insights_routes
 from .settings import (
     SettingsError,
     api_url,
@@ -137,7 +139,17 @@ def registration_manifest(manifest: Mapping[str, Any], *, webhook_url: str, call
     filled = copy.deepcopy(dict(manifest))
     filled["hook_attributes"] = {**filled.get("hook_attributes", {}), "url": webhook_url, "active": True}
     filled["redirect_url"] = callback_url
+    # "Sign in with GitHub" on the insights pages must come back to one of the app's callback
+    # URLs: where GitHub reaches this server (the webhook's address), and where the setup page
+    # was opened (to sign in from this machine).
+    sign_in = [f"{_origin(url)}{CALLBACK_PATH}" for url in (webhook_url, callback_url)]
+    filled["callback_urls"] = list(dict.fromkeys(sign_in))
     return filled
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def registration_url(github_url: str, organisation: str, state: str) -> str:
@@ -186,6 +198,9 @@ def save_credentials(env_file: Path, app: Mapping[str, Any]) -> Path:
         "GITHUB_APP_SLUG": app["slug"],
         "GITHUB_WEBHOOK_SECRET": app["webhook_secret"],
         "GITHUB_PRIVATE_KEY_PATH": str(key_file),
+        # The app's OAuth client: "Sign in with GitHub" on the insights pages.
+        "GITHUB_CLIENT_ID": app["client_id"],
+        "GITHUB_CLIENT_SECRET": app["client_secret"],
     }
     kept = []
     if env_file.is_file():
@@ -222,6 +237,7 @@ class Setup:
         self.registered = False
         self.bot: Bot | None = None
         self._webhook: Any = None
+        self.insights = Insights()  # 404 until the bot starts
 
     def _page(self, template: str, status: int = 200, **variables: Any) -> web.Response:
         body = self._pages.get_template(template).render(variables)
@@ -304,7 +320,7 @@ class Setup:
             except (gidgethub.GitHubException, aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 log.warning("setup: GitHub did not exchange the code", extra=logs.fields(reason=type(exc).__name__))
                 return self._problem(502, f"GitHub did not turn the code into an app ({type(exc).__name__}). Nothing was saved.")
-            logs.add_secrets((app["webhook_secret"], app["pem"], app.get("client_secret") or ""))
+            logs.add_secrets((app["webhook_secret"], app["pem"], app["client_secret"]))
             try:
                 key_file = save_credentials(self.settings.env_file, app)
             except OSError as exc:
@@ -342,6 +358,7 @@ class Setup:
             await bot.close()
             return False, f"the database does not answer: {exc}"
         self.bot, self._webhook = bot, bot.webhook_view()
+        self.insights.attach(bot)
         return True, ""
 
     async def webhook(self, request: web.Request) -> web.StreamResponse:
@@ -377,6 +394,7 @@ def create_setup_app(settings: SetupSettings, routers: Iterable[routing.Router] 
     app.router.add_route("*", "/webhook", setup.webhook)
     app.router.add_get("/healthz", setup.healthz)
     app.router.add_get("/metrics", setup.metrics)
+    add_insights_routes(app, setup.insights)
     app.on_shutdown.append(setup.stop_workers)
     app.on_cleanup.append(setup.close)
     return app

@@ -39,6 +39,7 @@ from bot.setup import (
 from handlers import welcome
 from tests.conftest import answers, free_port, headers_for, until
 from tests.fakes import CREATE_APP_PATH, make_private_key
+from tests.test_insights_web import sign_in
 from tests.test_welcome import OWNER, REPO, bot_comments, opened_issue
 
 
@@ -121,6 +122,7 @@ def test_the_manifest_carries_this_servers_webhook_and_callback_and_app_yaml_sta
     filled = registration_manifest(manifest, webhook_url="https://bot.example.org/webhook", callback_url="http://127.0.0.1:3000/setup/callback")
     assert filled["hook_attributes"] == {"url": "https://bot.example.org/webhook", "active": True}
     assert filled["redirect_url"] == "http://127.0.0.1:3000/setup/callback"
+    assert filled["callback_urls"] == ["https://bot.example.org/insights/callback", "http://127.0.0.1:3000/insights/callback"]
     assert filled["default_permissions"] == manifest["default_permissions"]
     assert manifest["hook_attributes"]["url"] == "https://bot.example.com/webhook"
 
@@ -155,18 +157,23 @@ def test_has_credentials_is_any_of_them():
 
 def test_saved_credentials_are_for_the_owner_only_and_other_settings_are_kept(tmp_path):
     env_file = tmp_path / ".env"
-    env_file.write_text('DATABASE_URL=postgresql://db/bot\nGITHUB_APP_SLUG=old\n# a comment\n')
+    env_file.write_text(
+        'DATABASE_URL=postgresql://db/bot\nGITHUB_APP_SLUG=old\nexport GITHUB_CLIENT_SECRET=stale\n# a comment\n'
+    )
     pem = make_private_key()[0]
-    app = {"id": 1234, "slug": "my-bot", "webhook_secret": 'a"b\\c', "pem": pem}
+    app = {"id": 1234, "slug": "my-bot", "webhook_secret": 'a"b\\c', "pem": pem, "client_id": "Iv1.0123456789abcdef",
+           "client_secret": "0123456789abcdef0123456789abcdef01234567"}
     key_file = save_credentials(env_file, app)
     assert key_file == tmp_path / "my-bot.1234.private-key.pem"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert key_file.read_text() == pem
     text = env_file.read_text()
-    assert "DATABASE_URL=postgresql://db/bot" in text and "# a comment" in text and "old" not in text
+    assert "DATABASE_URL=postgresql://db/bot" in text and "# a comment" in text
+    assert "old" not in text and "stale" not in text, "the settings setup owns are replaced, not repeated"
     settings = load_settings(load_environment({"GITHUB_WEBHOOK_SECRET_PREVIOUS": ""}, env_file=env_file))
     assert (settings.app_id, settings.app_slug, settings.webhook_secrets) == ("1234", "my-bot", ('a"b\\c',))
+    assert (settings.client_id, settings.client_secret) == (app["client_id"], app["client_secret"])
     assert settings.private_key.strip() == pem.strip()
     assert not list(tmp_path.glob(".*.env.*")), "no temporary file is left behind"
     odd = save_credentials(env_file, app | {"slug": "../../etc/x"})
@@ -201,9 +208,10 @@ async def test_the_whole_flow_saves_the_credentials_and_the_same_process_serves_
     app = registration["app"]
     assert registration["owner"] == "octo-org" and registration["manifest"]["hook_attributes"]["url"] == "https://bot.example.org/webhook"
     assert f"{app['html_url']}/installations/new" in html
-    assert app["webhook_secret"] not in html and "PRIVATE KEY" not in html
+    assert app["webhook_secret"] not in html and app["client_secret"] not in html and "PRIVATE KEY" not in html
     env = load_environment({}, env_file=setup_settings.env_file)
     assert env["GITHUB_APP_ID"] == str(app["id"]) and env["GITHUB_WEBHOOK_SECRET"] == app["webhook_secret"]
+    assert (env["GITHUB_CLIENT_ID"], env["GITHUB_CLIENT_SECRET"]) == (app["client_id"], app["client_secret"])
     assert stat.S_IMODE(setup_settings.env_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(Path(env["GITHUB_PRIVATE_KEY_PATH"]).stat().st_mode) == 0o600
 
@@ -217,6 +225,26 @@ async def test_the_whole_flow_saves_the_credentials_and_the_same_process_serves_
     assert (await page.post("/webhook", data=body, headers=headers_for("issues", body, secret=app["webhook_secret"]))).status == 202
     await until(lambda: bot_comments(fake_github, 1))
     assert (await (await page.get("/healthz")).json())["ok"] is True
+
+
+@pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning")
+async def test_once_registered_the_same_process_serves_the_insights_pages_with_sign_in(
+    page, fake_github, setup_settings, monkeypatch
+):
+    monkeypatch.setenv("GITHUB_URL", fake_github.url)  # GitHub's sign-in pages, for the bot that starts
+    assert (await page.get("/insights", allow_redirects=False)).status == 404, "no app yet"
+    action, manifest = await start_registration(page)
+    assert f"http://127.0.0.1:{setup_settings.port}/insights/callback" in manifest["callback_urls"]
+    assert (await page.get(callback_path(await confirm_on_github(action, manifest)))).status == 200
+
+    # GitHub knows the new app's OAuth client and callback URLs from the manifest; the bot read
+    # the client from the .env that setup wrote.
+    fake_github.add_installation(70, "octo-org", ["hello"])
+    fake_github.grant_user_access("mona", 70)
+    fake_github.signed_in_login = "mona"
+    landed = await sign_in(page, fake_github)
+    assert landed.status == 200 and "Signed in as <strong>mona</strong>" in await landed.text()
+    assert 'href="/insights/octo-org?days=90"' in await landed.text()
 
 
 async def test_a_wrong_state_is_refused_and_the_code_is_not_spent(page, fake_github, setup_settings):
