@@ -18,7 +18,12 @@ add_comment(), add_file(), set_permission() and the like, and read it back with
 issue(), comments(), labels() and `reactions`. So do a pull request's commits
 (add_pull_request_commits(), built with commit()), which also answer the commit
 list and comparison endpoints, check runs (read back with check_runs()), and
-organisation membership (add_org_member()).
+organisation membership (add_org_member()). So do pull requests' reviews and
+review comments (add_review(), add_review_comment(); reviews(), review_comments())
+and issues' label events (label_issue(), unlabel_issue(), and the labels the app
+adds or removes), which a backfill reads through the repository-wide listings of
+comments, review comments and issue events. Seeded at a time, each moves its
+issue's updated_at on to it, as on GitHub.
 
     fake = FakeGitHub(app_id=1, public_key_pem=public_pem)
     server = await aiohttp_server(fake.app)   # the bot's GITHUB_API_URL
@@ -34,12 +39,26 @@ pages a browser posts the manifest to (POST /settings/apps/new and
 conversion of the code GitHub redirects with into the new app's credentials. From
 then on the fake is that app: its id, slug and key. Read the flow back from
 `registered_apps`, `manifest_errors` and `webhook_secret`.
+
+It plays GitHub's part in "Sign in with GitHub" too, with the app's OAuth client
+(oauth_client()): the authorization page (GET /login/oauth/authorize) where
+`signed_in_login` confirms, or that redirects at once with `auto_authorize`, and
+the exchange of the code it redirects with for a user access token (POST
+/login/oauth/access_token). A user token (also minted by user_token()) is taken
+on the /user endpoints only, which answer whom it belongs to and the app's
+installations and repositories that person may see: seed them with
+add_installation() and grant_user_access(). The same installations answer the
+app's own lookups (GET /app/installations, /orgs/{org}/installation and the like)
+and GET /installation/repositories.
+
+Each installation (and the app, and each signed-in user) has its own rate limit,
+counted down by every answer but a 304; set_rate_limit() spends it, and once spent
+GitHub's 403 answers everything until the reset.
 """
 
 from __future__ import annotations
 
 import base64
-import collections
 import copy
 import functools
 import hashlib
@@ -76,6 +95,18 @@ DOCS_URL = "https://docs.github.com/rest"
 
 # The manifest flow creates the app, so it runs before there are any credentials.
 UNAUTHENTICATED = {"/app-manifests/{code}/conversions"}
+# Endpoints outside /app that also want the app's JWT: where is the app installed.
+APP_ENDPOINTS = {
+    "/orgs/{org}/installation",
+    "/users/{username}/installation",
+    "/repos/{owner}/{repo}/installation",
+}
+# Endpoints that want a user access token (ghu_...): what the signed-in person may see.
+USER_ENDPOINTS = {
+    "/user",
+    "/user/installations",
+    "/user/installations/{installation_id}/repositories",
+}
 # What it costs to authenticate, as opposed to the work the bot does.
 AUTH_CALLS = [("GET", "/app"), ("POST", "/app/installations/{installation_id}/access_tokens")]
 # Where the fake's page for confirming a manifest posts its form (GitHub's own is internal).
@@ -118,6 +149,22 @@ MANIFEST_KEYS = (
 MAX_APP_NAME = 34
 MANIFEST_CODE_LIFETIME = 3600  # seconds
 MAX_CALLBACK_URLS = 10
+# "Sign in with GitHub": GitHub's web pages and token exchange (on GitHub's web host, not
+# its API; the fake serves both), where the fake's page posts its confirmation, and how long
+# the code GitHub redirects with may be exchanged for a user access token.
+OAUTH_AUTHORIZE_PATH = "/login/oauth/authorize"
+OAUTH_CONFIRM_PATH = "/login/oauth/authorize/confirm"
+OAUTH_TOKEN_PATH = "/login/oauth/access_token"
+OAUTH_CODE_LIFETIME = 600  # seconds
+# GitHub's answers to an exchange it refuses, each with HTTP status 200.
+OAUTH_ERRORS = {
+    "incorrect_client_credentials": "The client_id and/or client_secret passed are incorrect.",
+    "bad_verification_code": "The code passed is incorrect or expired.",
+    "redirect_uri_mismatch": "The redirect_uri MUST match the registered callback URL for this application.",
+}
+OAUTH_TROUBLESHOOTING = (
+    "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/"
+)
 # Webhook events an app may subscribe to only with one of these permissions. Events not
 # listed here are not checked; metadata, which every app has, covers many of them.
 EVENT_PERMISSIONS = {
@@ -490,6 +537,15 @@ class Call:
     json: Any | None
     headers: dict[str, str]  # names in lower case
     installation_id: int | None = None  # whose installation token authenticated it
+    user_login: str | None = None  # whose user access token authenticated it
+
+    @property
+    def requester(self) -> int | str | None:
+        """Whose rate limit the call counts against: an installation's (its id), a signed-in
+        user's (their login, lower-case) or, for the app's JWT, the app's (None)."""
+        if self.user_login is not None:
+            return self.user_login.lower()
+        return self.installation_id
 
 
 @dataclass
@@ -544,6 +600,47 @@ class _Issue:
 
 
 @dataclass
+class _RateWindow:
+    """What is left of one requester's rate limit, until its reset (epoch seconds)."""
+
+    remaining: int
+    reset: int
+
+
+@dataclass
+class _Installation:
+    """An installation of the app on an account, covering some of its repositories."""
+
+    id: int
+    account: dict  # the user or organisation, as GitHub describes one
+    repositories: list[tuple[str, str]]  # owner and name as spelt, in the order given
+    all_repositories: bool  # "all" rather than "selected" repositories
+    created_at: float
+
+    def covers(self, owner: str, repo: str) -> bool:
+        return _repo_key(owner, repo) in {_repo_key(*covered) for covered in self.repositories}
+
+
+@dataclass
+class _OAuthClient:
+    """The app's OAuth client: who may exchange codes, and where GitHub may send people back."""
+
+    client_id: str
+    client_secret: str
+    callback_urls: list[str] | None  # None: any redirect_uri is taken
+
+
+@dataclass
+class _OAuthCode:
+    """A code GitHub redirected someone back with, waiting to be exchanged once."""
+
+    client_id: str
+    login: str
+    redirect_uri: str  # where it was sent, which the exchange must name again if it names one
+    issued_at: float
+
+
+@dataclass
 class _Pull:
     """A pull request's git side; the rest of it is its _Issue."""
 
@@ -565,6 +662,7 @@ class _CheckRun:
 
 
 Handler = Callable[[web.Request, dict[str, str], Any], _Reply]
+_CALL = web.RequestKey("call", Call)  # the Call a request is recorded as, for its handler
 FileKey = tuple[str, str, str, str | None]  # owner, repo, path, ref
 RepoKey = tuple[str, str]  # owner, repo, in lower case
 
@@ -590,6 +688,10 @@ class FakeGitHub:
         self.app.router.add_post("/settings/apps/new", self._manifest_page)
         self.app.router.add_post("/organizations/{org}/settings/apps/new", self._manifest_page)
         self.app.router.add_post(CREATE_APP_PATH, self._create_app_from_manifest)
+        # And for "Sign in with GitHub": the authorization page, and the code's exchange.
+        self.app.router.add_get(OAUTH_AUTHORIZE_PATH, self._authorize_page)
+        self.app.router.add_post(OAUTH_CONFIRM_PATH, self._confirm_authorization)
+        self.app.router.add_post(OAUTH_TOKEN_PATH, self._exchange_oauth_code)
         # A browser on those pages asks for the site's icon.
         self.app.router.add_get("/favicon.ico", _no_icon)
         self.app.router.add_route("*", "/{path:.*}", self._handle)
@@ -617,6 +719,10 @@ class FakeGitHub:
         self._previous: dict[RepoKey, dict[str, str]] = {}
         self._default_heads: dict[RepoKey, str] = {}
         self._pulls: dict[tuple[str, str, int], _Pull] = {}
+        self._reviews: dict[tuple[str, str, int], list[dict]] = {}  # submitted, oldest first
+        self._review_comments: dict[tuple[str, str, int], list[dict]] = {}
+        # Issues' and pull requests' events (labelled, unlabelled), oldest first, by issue key.
+        self._issue_events: list[tuple[tuple[str, str, int], dict]] = []
         self._check_runs: list[_CheckRun] = []  # oldest first
         self._check_suites: dict[tuple[str, str, str], int] = {}  # owner, repo, sha -> id
         self._org_members: dict[str, set[str]] = {}  # lower-case org -> lower-case logins
@@ -634,17 +740,46 @@ class FakeGitHub:
         self._once: list[_Programmed] = []
         self._sticky: list[_Programmed] = []
         self._auth_calls = [(method, self._pattern(path)) for method, path in AUTH_CALLS]
-        # GitHub counts each installation's requests apart (and the app's own, by JWT).
-        self._rate_remaining: dict[int | None, int] = collections.defaultdict(lambda: RATE_LIMIT)
-        self._rate_reset = int(time.time()) + 3600
+        # GitHub counts each installation's requests apart (and the app's own, by JWT, and
+        # each signed-in user's): see Call.requester.
+        self._rate_windows: dict[int | str | None, _RateWindow] = {}
+        # The app's installations, the repositories GitHub shows as private, and which
+        # installations (and which of their repositories) each person may see, by login.
+        self._installations: dict[int, _Installation] = {}
+        self._private_repositories: set[RepoKey] = set()
+        self._user_access: dict[str, dict[int, list[tuple[str, str]]]] = {}
+        # "Sign in with GitHub": who is signed in to GitHub's web pages (None: no one), whether
+        # the authorization page redirects at once instead of asking them, the app's OAuth
+        # clients, the codes awaiting exchange and the user access tokens issued (to logins).
+        self.signed_in_login: str | None = None
+        self.auto_authorize = False
+        self.oauth_code_lifetime = OAUTH_CODE_LIFETIME
+        self._oauth_clients: dict[str, _OAuthClient] = {}
+        self._oauth_codes: dict[str, _OAuthCode] = {}
+        self._user_tokens: dict[str, str] = {}
         self._handlers: dict[tuple[str, str], Handler] = {
             ("GET", "/app"): self._get_app,
             ("GET", "/app/hook/deliveries"): self._list_hook_deliveries,
             ("POST", "/app/hook/deliveries/{delivery_id}/attempts"): self._redeliver,
             ("POST", "/app/installations/{installation_id}/access_tokens"): self._create_token,
+            ("GET", "/app/installations"): self._list_installations,
+            ("GET", "/orgs/{org}/installation"): self._get_organisation_installation,
+            ("GET", "/users/{username}/installation"): self._get_user_account_installation,
+            ("GET", "/repos/{owner}/{repo}/installation"): self._get_repository_installation,
+            ("GET", "/installation/repositories"): self._list_installation_repositories,
+            ("GET", "/user"): self._get_signed_in_user,
+            ("GET", "/user/installations"): self._list_user_installations,
+            (
+                "GET",
+                "/user/installations/{installation_id}/repositories",
+            ): self._list_user_installation_repositories,
             ("POST", "/app-manifests/{code}/conversions"): self._convert_manifest_code,
             ("GET", "/repos/{owner}/{repo}/contents/{path}"): self._get_contents,
             ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments"): self._list_comments,
+            ("GET", "/repos/{owner}/{repo}/issues/comments"): self._list_repository_comments,
+            ("GET", "/repos/{owner}/{repo}/issues/events"): self._list_repository_issue_events,
+            ("GET", "/repos/{owner}/{repo}/pulls/comments"): self._list_repository_review_comments,
+            ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"): self._list_reviews,
             ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments"): self._create_comment,
             ("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}"): self._get_comment,
             ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}"): self._update_comment,
@@ -758,11 +893,119 @@ class FakeGitHub:
         return None
 
     def revoke_tokens(self) -> None:
-        """Make every installation token issued so far invalid, as if expired."""
+        """Make every token issued so far invalid, as if expired: installations' and users'."""
         self._tokens.clear()
+        self._user_tokens.clear()
+
+    def set_rate_limit(
+        self,
+        remaining: int,
+        *,
+        installation_id: int | None = None,
+        user: str | None = None,
+        reset_in: float = 3600,
+    ) -> None:
+        """What is left of a rate limit until it resets, reset_in seconds from now: an
+        installation's, or with user= a signed-in person's, or with neither the app's own.
+        At 0, GitHub's 403 (X-RateLimit-Remaining: 0) answers every request until the reset;
+        then a full limit begins again."""
+        requester = user.lower() if user is not None else installation_id
+        self._rate_windows[requester] = _RateWindow(remaining, math.ceil(time.time() + reset_in))
+
+    def add_installation(
+        self,
+        installation_id: int,
+        account: str,
+        repositories: Collection[str] = (),
+        *,
+        private: Collection[str] = (),
+        account_type: str = "Organization",
+        all_repositories: bool = False,
+    ) -> dict:
+        """The app installed on an account (an organisation, or account_type="User"), covering
+        these of its repositories, by name; those also named in private are private ones.
+        all_repositories=True is an installation on "All repositories" (GitHub says so in
+        repository_selection); it still covers the repositories named only, the only ones the
+        fake knows. Returns the installation as GET /app/installations lists it.
+
+        Installation tokens are issued for any installation id, added or not; one not added
+        covers no repository.
+        """
+        if installation_id in self._installations:
+            raise ValueError(f"installation {installation_id} exists already")
+        if account_type not in ("Organization", "User"):
+            raise ValueError(f"account_type is Organization or User, not {account_type!r}")
+        unknown = {name.lower() for name in private} - {name.lower() for name in repositories}
+        if unknown:
+            raise ValueError(f"private names repositories the installation does not cover: {sorted(unknown)}")
+        covered = list({_repo_key(account, name): (account, name) for name in repositories}.values())
+        self._private_repositories.update(_repo_key(account, name) for name in private)
+        self._installations[installation_id] = _Installation(
+            id=installation_id,
+            account=_user(account, account_type),
+            repositories=covered,
+            all_repositories=all_repositories,
+            created_at=time.time(),
+        )
+        return self._installation_object(self._installations[installation_id])
+
+    def grant_user_access(
+        self, login: str, installation_id: int, repositories: Collection[str] | None = None
+    ) -> None:
+        """Let someone see an installation (GET /user/installations) and these of the
+        repositories it covers, by name; by default all of them (GET
+        /user/installations/{id}/repositories lists those a person has explicit access to).
+        Granted again, the repositories are replaced."""
+        installation = self._installations.get(installation_id)
+        if installation is None:
+            raise LookupError(f"no installation {installation_id}; add_installation() it")
+        account = installation.account["login"]
+        names = [repo for _, repo in installation.repositories] if repositories is None else repositories
+        outside = [name for name in names if not installation.covers(account, name)]
+        if outside:
+            raise ValueError(f"installation {installation_id} does not cover {', '.join(outside)}")
+        wanted = {_repo_key(account, name) for name in names}
+        granted = [covered for covered in installation.repositories if _repo_key(*covered) in wanted]
+        self._user_access.setdefault(login.lower(), {})[installation_id] = granted
+
+    def oauth_client(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        callback_urls: Collection[str] | None = None,
+    ) -> tuple[str, str]:
+        """Register the app's OAuth client, its client id and secret (by default the app's
+        own client id, as GET /app shows it, and a new secret); returns (client_id,
+        client_secret). callback_urls are where GitHub may send people back: a redirect_uri
+        must be one of them exactly, and without one the first is used; None takes any
+        redirect_uri. An app made through the manifest flow has its client registered so,
+        with the manifest's callback_urls."""
+        client_id = client_id or self._integration()["client_id"]
+        client_secret = client_secret or secrets.token_hex(20)
+        if callback_urls is not None and not callback_urls:
+            raise ValueError("callback_urls: at least one, or None to take any redirect_uri")
+        urls = None if callback_urls is None else list(callback_urls)
+        self._oauth_clients[client_id] = _OAuthClient(client_id, client_secret, urls)
+        return client_id, client_secret
+
+    def user_token(self, login: str) -> str:
+        """A user access token (ghu_...) for login, as the code exchange issues one, without the
+        flow. It does not expire; revoke_tokens() ends it."""
+        token = "ghu_" + "".join(secrets.choice(_TOKEN_CHARACTERS) for _ in range(36))
+        self._user_tokens[token] = login
+        return token
 
     def comments(self, owner: str, repo: str, number: int) -> list[dict]:
         return list(self._comments.get(_issue_key(owner, repo, number), []))
+
+    def reviews(self, owner: str, repo: str, number: int) -> list[dict]:
+        """A pull request's reviews, as GET .../pulls/{n}/reviews lists them."""
+        return copy.deepcopy(self._reviews.get(_issue_key(owner, repo, number), []))
+
+    def review_comments(self, owner: str, repo: str, number: int) -> list[dict]:
+        """The comments on a pull request's lines, oldest first."""
+        return copy.deepcopy(self._review_comments.get(_issue_key(owner, repo, number), []))
 
     def add_comment(
         self,
@@ -773,10 +1016,144 @@ class FakeGitHub:
         login: str = "someone",
         type: str = "User",
         author_association: str = "NONE",
+        created_at: str | float | datetime | None = None,
     ) -> dict:
-        """Seed a comment written by someone other than the bot."""
+        """Seed a comment written by someone other than the bot, now or at created_at."""
         user = _user(login, type)
-        return self._add_comment(owner, repo, number, body, user, author_association, None)
+        at = time.time() if created_at is None else _epoch(created_at)
+        return self._add_comment(owner, repo, number, body, user, author_association, None, at=at)
+
+    def add_review(
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        *,
+        login: str = "someone",
+        state: str = "APPROVED",
+        body: str = "",
+        submitted_at: str | float | datetime | None = None,
+        author_association: str = "NONE",
+    ) -> dict:
+        """Seed a submitted review of a pull request (APPROVED, CHANGES_REQUESTED, COMMENTED or
+        DISMISSED), as GET .../pulls/{n}/reviews lists it. A pending review is not seeded: GitHub
+        shows it to its author alone, never to an app."""
+        if state not in ("APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"):
+            raise ValueError(f"state is APPROVED, CHANGES_REQUESTED, COMMENTED or DISMISSED, not {state!r}")
+        issue = self._stored_pull(owner, repo, number)
+        at = time.time() if submitted_at is None else _epoch(submitted_at)
+        review_id = next(self._ids)
+        api = f"{GITHUB_API}/repos/{issue.owner}/{issue.repo}/pulls/{number}"
+        html_url = f"{GITHUB_HTML}/{issue.owner}/{issue.repo}/pull/{number}#pullrequestreview-{review_id}"
+        review = {
+            "id": review_id,
+            "node_id": f"PRR_{review_id}",
+            "user": _account(login, None),
+            "body": body,
+            "state": state,
+            "html_url": html_url,
+            "pull_request_url": api,
+            "_links": {"html": {"href": html_url}, "pull_request": {"href": api}},
+            "submitted_at": _timestamp(at),
+            "commit_id": self._pull_of(issue).shas[-1],
+            "author_association": author_association,
+        }
+        self._reviews.setdefault(self._key_of(issue), []).append(review)
+        self._touch(issue, at)
+        return copy.deepcopy(review)
+
+    def add_review_comment(
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        body: str,
+        *,
+        login: str = "someone",
+        path: str = "README.md",
+        created_at: str | float | datetime | None = None,
+        author_association: str = "NONE",
+    ) -> dict:
+        """Seed a comment on a line of a pull request's changes. As on GitHub, a comment made on
+        its own comes with a review of its own (COMMENTED, by the same person, at the same time),
+        which the review list shows too."""
+        issue = self._stored_pull(owner, repo, number)
+        at = time.time() if created_at is None else _epoch(created_at)
+        review = self.add_review(
+            owner, repo, number, login=login, state="COMMENTED", submitted_at=at, author_association=author_association
+        )
+        comment_id = next(self._ids)
+        api = f"{GITHUB_API}/repos/{issue.owner}/{issue.repo}"
+        url = f"{api}/pulls/comments/{comment_id}"
+        html_url = f"{GITHUB_HTML}/{issue.owner}/{issue.repo}/pull/{number}#discussion_r{comment_id}"
+        pull_url = f"{api}/pulls/{number}"
+        comment = {
+            "url": url,
+            "pull_request_review_id": review["id"],
+            "id": comment_id,
+            "node_id": f"PRRC_{comment_id}",
+            "diff_hunk": "@@ -1 +1 @@\n-A line\n+A changed line",
+            "path": path,
+            "position": 1,
+            "original_position": 1,
+            "commit_id": review["commit_id"],
+            "original_commit_id": review["commit_id"],
+            "user": review["user"],
+            "body": body,
+            "created_at": _timestamp(at),
+            "updated_at": _timestamp(at),
+            "html_url": html_url,
+            "pull_request_url": pull_url,
+            "author_association": author_association,
+            "_links": {"self": {"href": url}, "html": {"href": html_url}, "pull_request": {"href": pull_url}},
+            "start_line": None,
+            "original_start_line": None,
+            "start_side": None,
+            "line": 1,
+            "original_line": 1,
+            "side": "RIGHT",
+            "subject_type": "line",
+        }
+        self._review_comments.setdefault(self._key_of(issue), []).append(comment)
+        return copy.deepcopy(comment)
+
+    def label_issue(
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        name: str,
+        *,
+        actor: str = "octocat",
+        at: str | float | datetime | None = None,
+    ) -> dict:
+        """Someone labels an issue or pull request (the label is created if missing): the label is
+        on it, and GET .../issues/events lists the `labeled` event. Returns the event."""
+        issue = self._stored_issue(owner, repo, number)
+        key = self._label(owner, repo, name)["name"].lower()
+        if key not in issue.labels:
+            issue.labels.append(key)
+        when = time.time() if at is None else _epoch(at)
+        return self._record_event(issue, "labeled", _account(actor, None), when, key)
+
+    def unlabel_issue(
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        name: str,
+        *,
+        actor: str = "octocat",
+        at: str | float | datetime | None = None,
+    ) -> dict:
+        """Someone takes a label off an issue or pull request: the `unlabeled` event."""
+        issue = self._stored_issue(owner, repo, number)
+        key = name.lower()
+        if key not in issue.labels:
+            raise ValueError(f"{owner}/{repo}#{number} has no label {name!r}")
+        issue.labels.remove(key)
+        when = time.time() if at is None else _epoch(at)
+        return self._record_event(issue, "unlabeled", _account(actor, None), when, key)
 
     def add_file(self, owner: str, repo: str, path: str, text: str, ref: str | None = None) -> None:
         """A file on the default branch, or on ref (served only to requests naming that ref)."""
@@ -848,7 +1225,8 @@ class FakeGitHub:
         Issues and pull requests share a repository's numbers; without one, the next
         free number. A merged pull request is closed, whatever state says. An empty
         body is kept as null, as GitHub keeps it. Missing labels are created, as
-        adding them through the API does. author_association defaults to OWNER for
+        adding them through the API does, and the author puts them on as it is opened
+        (see label_issue()). author_association defaults to OWNER for
         the repository's owner and NONE for anyone else. in_search=False is GitHub's
         search index lagging behind: the item exists but search does not find it
         until index_for_search().
@@ -887,9 +1265,10 @@ class FakeGitHub:
         if state == "closed":
             issue.state, issue.closed_at, issue.closed_by = "closed", created, issue.user
             issue.state_reason = None if pull_request else "completed"
-        issue.labels = [self._label(owner, repo, name)["name"].lower() for name in labels]
         issue.assignees = [_user(login) for login in dict.fromkeys(assignees)]
         self._issues[_issue_key(owner, repo, number)] = issue
+        for name in labels:
+            self.label_issue(owner, repo, number, name, actor=author, at=created)
         return self._issue_object(issue, single=True)
 
     def issue(self, owner: str, repo: str, number: int) -> dict:
@@ -1013,10 +1392,7 @@ class FakeGitHub:
 
         One seeded with add_issue() alone gets a single commit by its author.
         """
-        issue = self._stored_issue(owner, repo, number)
-        if not issue.pull_request:
-            raise LookupError(f"{owner}/{repo}#{number} is an issue, not a pull request")
-        return self._pull_object(issue)
+        return self._pull_object(self._stored_pull(owner, repo, number))
 
     def check_runs(
         self, owner: str, repo: str, head_sha: str | None = None, name: str | None = None
@@ -1056,6 +1432,7 @@ class FakeGitHub:
             headers={name.lower(): value for name, value in request.headers.items()},
         )
         self.calls.append(call)
+        request[_CALL] = call
         return self._http_response(request, call, self._reply(request, call, raw_body))
 
     def _reply(self, request: web.Request, call: Call, raw_body: bytes) -> _Reply:
@@ -1076,6 +1453,9 @@ class FakeGitHub:
         refusal = self._check_credentials(operation, call)
         if refusal is not None:
             return refusal
+        if self._rate_window(call.requester).remaining <= 0:
+            # Spent: nothing is served until the reset. A normal event, not a violation.
+            return _error(403, f"API rate limit exceeded for {_requester_name(call)}.")
 
         programmed = self._programmed(call)
         if programmed is not None:
@@ -1109,21 +1489,36 @@ class FakeGitHub:
         its refusal is returned. Missing credentials, or the wrong kind, are a bug
         in the bot and also a violation.
         """
-        if operation.template in UNAUTHENTICATED:
+        template = operation.template
+        if template in UNAUTHENTICATED:
             return None
         scheme, _, credential = call.headers.get("authorization", "").partition(" ")
         scheme = scheme.lower()
         is_jwt = credential.count(".") == 2
         refusal = _error(401, "Bad credentials")
-        if operation.template == "/app" or operation.template.startswith("/app/"):
+        if template == "/app" or template.startswith("/app/") or template in APP_ENDPOINTS:
             if scheme != "bearer" or not is_jwt:
                 problem = "needs the app's JWT: authorization: bearer <JWT>"
                 return self._refuse(call, refusal, problem)
             return None if self._valid_jwt(credential) else refusal
-        # GitHub takes an installation token with either scheme.
+        # GitHub takes an installation or user token with either scheme.
+        if template in USER_ENDPOINTS:
+            if scheme not in ("token", "bearer") or is_jwt:
+                problem = "needs a user access token: authorization: bearer <token>"
+                return self._refuse(call, refusal, problem)
+            if credential in self._tokens:
+                problem = "needs a user access token, not an installation token"
+                return self._refuse(call, _error(403, "Resource not accessible by integration"), problem)
+            call.user_login = self._user_tokens.get(credential)
+            return None if call.user_login is not None else refusal
         if scheme not in ("token", "bearer") or is_jwt:
             problem = "needs an installation token: authorization: token <token>"
             return self._refuse(call, refusal, problem)
+        if credential in self._user_tokens:
+            # GitHub takes user tokens on many more endpoints, within what the person may do;
+            # the fake knows nothing of that, and the bot uses them for /user alone.
+            problem = "needs an installation token: the fake takes user access tokens on /user endpoints only"
+            return self._refuse(call, _error(403, "Resource not accessible by user access token"), problem)
         installation_id, expires = self._tokens.get(credential, (None, 0.0))
         if time.time() >= expires:
             return refusal
@@ -1174,19 +1569,28 @@ class FakeGitHub:
         if_none_match = request.headers.get("If-None-Match", "")
         if etag is not None and etag in [tag.strip() for tag in if_none_match.split(",")]:
             # Conditional requests answered 304 are free on GitHub.
-            return web.Response(status=304, headers={"ETag": etag, **self._rate_limit_headers(call.installation_id)})
-        self._rate_remaining[call.installation_id] = max(self._rate_remaining[call.installation_id] - 1, 0)
-        for name, value in self._rate_limit_headers(call.installation_id).items():
+            return web.Response(status=304, headers={"ETag": etag, **self._rate_limit_headers(call.requester)})
+        window = self._rate_window(call.requester)
+        window.remaining = max(window.remaining - 1, 0)
+        for name, value in self._rate_limit_headers(call.requester).items():
             headers.setdefault(name, value)
         return web.Response(status=reply.status, body=payload, headers=headers)
 
-    def _rate_limit_headers(self, installation_id: int | None) -> dict[str, str]:
-        remaining = self._rate_remaining[installation_id]
+    def _rate_window(self, requester: int | str | None) -> _RateWindow:
+        """The requester's rate limit now: a full one again once the last has reset."""
+        window = self._rate_windows.get(requester)
+        now = time.time()
+        if window is None or now >= window.reset:
+            window = self._rate_windows[requester] = _RateWindow(RATE_LIMIT, int(now) + 3600)
+        return window
+
+    def _rate_limit_headers(self, requester: int | str | None) -> dict[str, str]:
+        window = self._rate_window(requester)
         return {
             "X-RateLimit-Limit": str(RATE_LIMIT),
-            "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Used": str(RATE_LIMIT - remaining),
-            "X-RateLimit-Reset": str(self._rate_reset),
+            "X-RateLimit-Remaining": str(window.remaining),
+            "X-RateLimit-Used": str(RATE_LIMIT - window.remaining),
+            "X-RateLimit-Reset": str(window.reset),
             "X-RateLimit-Resource": "core",
         }
 
@@ -1302,9 +1706,12 @@ class FakeGitHub:
         user: dict,
         author_association: str,
         app: dict | None,
+        *,
+        at: float | None = None,
     ) -> dict:
         comment_id = next(self._ids)
-        now = _timestamp(time.time())
+        at = time.time() if at is None else at
+        now = _timestamp(at)
         comment = {
             "id": comment_id,
             "node_id": f"IC_{comment_id}",
@@ -1319,7 +1726,85 @@ class FakeGitHub:
             "performed_via_github_app": app,
         }
         self._comments.setdefault(_issue_key(owner, repo, number), []).append(comment)
+        issue = self._issues.get(_issue_key(owner, repo, number))
+        if issue is not None:
+            self._touch(issue, at)
         return comment
+
+    def _list_repository_comments(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """Every comment on the repository's issues and pull requests."""
+        repository = _repo_key(params["owner"], params["repo"])
+        comments = [c for key, listed in self._comments.items() if key[:2] == repository for c in listed]
+        return self._listing(request, comments, "Comment")
+
+    def _list_repository_review_comments(
+        self, request: web.Request, params: dict[str, str], body: Any
+    ) -> _Reply:
+        """Every comment on the lines of the repository's pull requests."""
+        repository = _repo_key(params["owner"], params["repo"])
+        comments = [c for key, listed in self._review_comments.items() if key[:2] == repository for c in listed]
+        return self._listing(request, comments, "PullRequestReviewComment")
+
+    def _listing(self, request: web.Request, comments: list[dict], resource: str) -> _Reply:
+        """Comments as GitHub lists them: since (updated at or after), sort and direction.
+
+        Unsorted, oldest first; sorted, newest first unless direction says otherwise.
+        """
+        query = request.query
+        try:
+            since = _epoch(query["since"]) if "since" in query else None
+        except ValueError:
+            return _validation_failed(resource, "since", "invalid")
+        if since is not None:
+            comments = [c for c in comments if _epoch(c["updated_at"]) >= since]
+        field = "updated_at" if query.get("sort") == "updated" else "created_at"
+        descending = "sort" in query and query.get("direction", "desc") == "desc"
+        comments = sorted(comments, key=lambda c: (_epoch(c[field]), c["id"]), reverse=descending)
+        return self._page(request, copy.deepcopy(comments))
+
+    def _list_reviews(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """A pull request's reviews, in the order they were submitted."""
+        issue = self._find_pull(params)
+        if issue is None:
+            return _error(404)
+        return self._page(request, copy.deepcopy(self._reviews.get(self._key_of(issue), [])))
+
+    def _list_repository_issue_events(
+        self, request: web.Request, params: dict[str, str], body: Any
+    ) -> _Reply:
+        """The events of the repository's issues and pull requests, newest first, each with its
+        issue as it is now."""
+        repository = _repo_key(params["owner"], params["repo"])
+        events = [(key, event) for key, event in self._issue_events if key[:2] == repository]
+        events.sort(key=lambda pair: (_epoch(pair[1]["created_at"]), pair[1]["id"]), reverse=True)
+        page, headers = self._paginate(request, events)
+        answers = [{**copy.deepcopy(event), "issue": self._issue_object(self._issues[key])} for key, event in page]
+        return _Reply(200, answers, headers)
+
+    def _record_event(self, issue: _Issue, kind: str, actor: dict, at: float, label: str | None = None) -> dict:
+        """An event of an issue or pull request; a label's is named as the repository spells it."""
+        event_id = next(self._ids)
+        event = {
+            "id": event_id,
+            "node_id": f"LE_{event_id}",
+            "url": f"{GITHUB_API}/repos/{issue.owner}/{issue.repo}/issues/events/{event_id}",
+            "actor": actor,
+            "event": kind,
+            "commit_id": None,
+            "commit_url": None,
+            "created_at": _timestamp(at),
+            "performed_via_github_app": None,
+        }
+        if label is not None:
+            known = self._labels.get(_repo_key(issue.owner, issue.repo), {}).get(label)
+            event["label"] = {"name": known["name"] if known else label, "color": known["color"] if known else None}
+        self._issue_events.append((self._key_of(issue), event))
+        self._touch(issue, at)
+        return {**copy.deepcopy(event), "issue": self._issue_object(issue)}
+
+    def _touch(self, issue: _Issue, at: float) -> None:
+        """What happens on an issue or pull request updates it, as its updated_at says."""
+        issue.updated_at = max(issue.updated_at, at)
 
     def _find_comment(self, params: dict[str, str]) -> tuple[list[dict], dict] | None:
         repository = params["owner"].lower(), params["repo"].lower()
@@ -1485,6 +1970,12 @@ class FakeGitHub:
         issue.updated_at = time.time()
         return _Reply(200, self._issue_object(issue, single=True))
 
+    def _stored_pull(self, owner: str, repo: str, number: int) -> _Issue:
+        issue = self._stored_issue(owner, repo, number)
+        if not issue.pull_request:
+            raise LookupError(f"{owner}/{repo}#{number} is an issue, not a pull request")
+        return issue
+
     def _stored_issue(self, owner: str, repo: str, number: int) -> _Issue:
         issue = self._issues.get(_issue_key(owner, repo, number))
         if issue is None:
@@ -1511,12 +2002,13 @@ class FakeGitHub:
         return sorted(issues, key=key, reverse=direction != "asc")
 
     def _set_labels(self, issue: _Issue, labels: list) -> None:
-        """Add labels (names, or objects with a name) to the issue, creating missing ones."""
+        """The app adds labels (names, or objects with a name) to the issue, creating missing ones."""
         for label in labels:
             name = label["name"] if isinstance(label, dict) else str(label)
             key = self._label(issue.owner, issue.repo, name)["name"].lower()
             if key not in issue.labels:
                 issue.labels.append(key)
+                self._record_event(issue, "labeled", _user(f"{self.app_slug}[bot]", "Bot"), time.time(), key)
 
     def _set_assignees(self, issue: _Issue, body: dict) -> None:
         """Add the body's assignees (logins, or objects with a login) to the issue.
@@ -1640,7 +2132,7 @@ class FakeGitHub:
         if name not in issue.labels:
             return _error(404, "Label does not exist")
         issue.labels.remove(name)
-        issue.updated_at = time.time()
+        self._record_event(issue, "unlabeled", _user(f"{self.app_slug}[bot]", "Bot"), time.time(), name)
         return _Reply(200, self._issue_object(issue)["labels"])
 
     def _label(self, owner: str, repo: str, name: str) -> dict:
@@ -2022,6 +2514,9 @@ class FakeGitHub:
     def _account_type(self, login: str) -> str:
         if login.endswith("[bot]"):
             return "Bot"
+        for installation in self._installations.values():
+            if installation.account["login"].lower() == login.lower():
+                return installation.account["type"]
         return "Organization" if login.lower() in self._org_members else "User"
 
     def _repository(self, owner: str, repo: str, *, fork: bool = False) -> dict:
@@ -2037,7 +2532,7 @@ class FakeGitHub:
             "name": repo,
             "full_name": full_name,
             "owner": _user(owner, self._account_type(owner)),
-            "private": False,
+            "private": _repo_key(owner, repo) in self._private_repositories,
             "html_url": html,
             "description": None,
             "fork": fork,
@@ -2104,7 +2599,7 @@ class FakeGitHub:
             "has_discussions": False,
             "archived": False,
             "disabled": False,
-            "visibility": "public",
+            "visibility": "private" if _repo_key(owner, repo) in self._private_repositories else "public",
             "pushed_at": "2024-01-01T00:00:00Z",
             "created_at": "2024-01-01T00:00:00Z",
             "updated_at": "2024-01-01T00:00:00Z",
@@ -2354,6 +2849,142 @@ class FakeGitHub:
             return _Reply(204)
         return _error(404, "User does not exist or is not a member of the organization")
 
+    # Installations, and what signed-in people may see ----------------------------------------
+
+    def _list_installations(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        for name in ("since", "outdated"):
+            if name in request.query:
+                self.violations.append(
+                    f"GET {request.path}: the fake does not imitate the {name} parameter; "
+                    "teach tests/fakes.py (_list_installations) what GitHub does with it"
+                )
+        installations = [self._installation_object(i) for i in self._installations.values()]
+        return self._page(request, installations)
+
+    def _get_organisation_installation(
+        self, request: web.Request, params: dict[str, str], body: Any
+    ) -> _Reply:
+        return self._account_installation(params["org"], "Organization")
+
+    def _get_user_account_installation(
+        self, request: web.Request, params: dict[str, str], body: Any
+    ) -> _Reply:
+        return self._account_installation(params["username"], "User")
+
+    def _account_installation(self, login: str, account_type: str) -> _Reply:
+        for installation in self._installations.values():
+            account = installation.account
+            if account["login"].lower() == login.lower() and account["type"] == account_type:
+                return _Reply(200, self._installation_object(installation))
+        return _error(404)
+
+    def _get_repository_installation(
+        self, request: web.Request, params: dict[str, str], body: Any
+    ) -> _Reply:
+        for installation in self._installations.values():
+            if installation.covers(params["owner"], params["repo"]):
+                return _Reply(200, self._installation_object(installation))
+        return _error(404)
+
+    def _list_installation_repositories(
+        self, request: web.Request, params: dict[str, str], body: Any
+    ) -> _Reply:
+        installation = self._installations.get(request[_CALL].installation_id)
+        covered = installation.repositories if installation is not None else []
+        selection = "all" if installation is not None and installation.all_repositories else "selected"
+        return self._repositories_page(request, covered, selection)
+
+    def _get_signed_in_user(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """The person the user token belongs to, as GitHub shows people their own account."""
+        user = _user(request[_CALL].user_login)
+        user.update(
+            user_view_type="private",
+            name=None,
+            company=None,
+            blog="",
+            location=None,
+            email=None,
+            notification_email=None,
+            hireable=None,
+            bio=None,
+            twitter_username=None,
+            public_repos=0,
+            public_gists=0,
+            followers=0,
+            following=0,
+            created_at="2024-01-01T00:00:00Z",
+            updated_at="2024-01-01T00:00:00Z",
+            private_gists=0,
+            total_private_repos=0,
+            owned_private_repos=0,
+            disk_usage=0,
+            collaborators=0,
+            two_factor_authentication=True,
+        )
+        return _Reply(200, user)
+
+    def _list_user_installations(
+        self, request: web.Request, params: dict[str, str], body: Any
+    ) -> _Reply:
+        visible = self._user_access.get(request[_CALL].user_login.lower(), {})
+        installations = [self._installation_object(self._installations[i]) for i in visible]
+        page, headers = self._paginate(request, installations)
+        return _Reply(200, {"total_count": len(installations), "installations": page}, headers)
+
+    def _list_user_installation_repositories(
+        self, request: web.Request, params: dict[str, str], body: Any
+    ) -> _Reply:
+        installation_id = int(params["installation_id"])
+        visible = self._user_access.get(request[_CALL].user_login.lower(), {})
+        if installation_id not in visible:
+            return _error(404)
+        selection = "all" if self._installations[installation_id].all_repositories else "selected"
+        return self._repositories_page(request, visible[installation_id], selection)
+
+    def _repositories_page(
+        self, request: web.Request, repositories: list[tuple[str, str]], selection: str
+    ) -> _Reply:
+        """A page of repositories, as the installation repository listings answer it."""
+        page, headers = self._paginate(request, repositories)
+        answer = {
+            "total_count": len(repositories),
+            "repository_selection": selection,
+            "repositories": [self._repository(owner, repo) for owner, repo in page],
+        }
+        return _Reply(200, answer, headers)
+
+    def _installation_object(self, installation: _Installation) -> dict:
+        """The installation as GitHub describes one to the app and to people who may see it."""
+        account = copy.deepcopy(installation.account)
+        integration = self._integration()
+        if account["type"] == "Organization":
+            settings = f"{GITHUB_HTML}/organizations/{account['login']}/settings/installations/{installation.id}"
+        else:
+            settings = f"{GITHUB_HTML}/settings/installations/{installation.id}"
+        created = _timestamp(installation.created_at)
+        return {
+            "id": installation.id,
+            "client_id": integration["client_id"],
+            "account": account,
+            "repository_selection": "all" if installation.all_repositories else "selected",
+            "access_tokens_url": f"{GITHUB_API}/app/installations/{installation.id}/access_tokens",
+            "repositories_url": f"{GITHUB_API}/installation/repositories",
+            "html_url": settings,
+            "app_id": integration["id"],
+            "app_slug": integration["slug"],
+            "target_id": account["id"],
+            "target_type": account["type"],
+            "permissions": copy.deepcopy(integration["permissions"]),
+            "events": list(integration["events"]),
+            "created_at": created,
+            "updated_at": created,
+            "single_file_name": None,
+            "has_multiple_single_files": False,
+            "single_file_paths": [],
+            "suspended_by": None,
+            "suspended_at": None,
+        }
+
     # The manifest flow -------------------------------------------------------------------
 
     async def _manifest_page(self, request: web.Request) -> web.Response:
@@ -2431,6 +3062,8 @@ class FakeGitHub:
         private_key, public_key = new_private_key()
         app = self._new_app(registration, private_key)
         registration["app"] = app
+        callback_urls = registration["manifest"].get("callback_urls") or None
+        self.oauth_client(app["client_id"], app["client_secret"], callback_urls=callback_urls)
         self.app_id, self.app_slug, self._public_key = app["id"], app["slug"], public_key
         secret_fields = ("client_secret", "webhook_secret", "pem")
         self._registered_app = {key: v for key, v in app.items() if key not in secret_fields}
@@ -2463,6 +3096,94 @@ class FakeGitHub:
             "webhook_secret": secrets.token_hex(20) if hook.get("url") else None,
             "pem": private_key,
         }
+
+    # Sign in with GitHub -----------------------------------------------------------------
+
+    async def _authorize_page(self, request: web.Request) -> web.Response:
+        """GitHub's page asking the signed-in person to authorize the app; with auto_authorize,
+        the redirect back with a code at once, as GitHub does for someone who authorized it
+        before."""
+        refusal = self._authorization_refusal(request.query)
+        if refusal is not None:
+            return refusal
+        if self.auto_authorize:
+            return self._redirect_with_code(request.query)
+        return _html(200, _authorize_form(self._integration()["name"], self.signed_in_login, request.query))
+
+    async def _confirm_authorization(self, request: web.Request) -> web.Response:
+        """The person pressed "Authorize": back to the app with a one-time code and its state."""
+        form = await request.post()
+        fields = {name: value for name, value in form.items() if isinstance(value, str)}
+        return self._authorization_refusal(fields) or self._redirect_with_code(fields)
+
+    def _authorization_refusal(self, params: Mapping[str, str]) -> web.Response | None:
+        """GitHub's answer instead of the authorization, or None to go on."""
+        client = self._oauth_clients.get(params.get("client_id", ""))
+        if client is None:
+            return _html(404, _page("Page not found", "<p>No application has this client_id.</p>"))
+        if self.signed_in_login is None:
+            body = "<p>No one is signed in to GitHub: a test sets FakeGitHub.signed_in_login.</p>"
+            return _html(403, _page("Sign in to GitHub", body))
+        redirect_uri = params.get("redirect_uri")
+        if client.callback_urls is None:
+            if redirect_uri is None:
+                body = "<p>redirect_uri is required: no callback URL is registered.</p>"
+                return _html(400, _page("Bad request", body))
+            return None
+        if redirect_uri is not None and redirect_uri not in client.callback_urls:
+            # GitHub sends the person to the registered callback URL with the error instead.
+            location = _with_query(
+                client.callback_urls[0],
+                error="redirect_uri_mismatch",
+                error_description=OAUTH_ERRORS["redirect_uri_mismatch"],
+                error_uri=OAUTH_TROUBLESHOOTING + "#redirect-uri-mismatch",
+                state=params.get("state"),
+            )
+            return web.Response(status=302, headers={"Location": location})
+        return None
+
+    def _redirect_with_code(self, params: Mapping[str, str]) -> web.Response:
+        client = self._oauth_clients[params["client_id"]]
+        assert self.signed_in_login is not None
+        redirect_uri = params.get("redirect_uri") or (client.callback_urls or [""])[0]
+        code = secrets.token_hex(10)
+        self._oauth_codes[code] = _OAuthCode(client.client_id, self.signed_in_login, redirect_uri, time.time())
+        location = _with_query(redirect_uri, code=code, state=params.get("state"))
+        return web.Response(status=302, headers={"Location": location})
+
+    async def _exchange_oauth_code(self, request: web.Request) -> web.Response:
+        """POST /login/oauth/access_token: a code for a user access token, once, within its
+        lifetime. GitHub answers a refusal with status 200 and an error, like an answer."""
+        fields = dict(request.query)
+        if request.content_type == "application/json":
+            body = await request.json()
+            fields.update({k: v for k, v in body.items() if isinstance(v, str)} if isinstance(body, dict) else {})
+        else:
+            fields.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        client = self._oauth_clients.get(fields.get("client_id", ""))
+        if client is None or not hmac.compare_digest(client.client_secret, fields.get("client_secret", "")):
+            return _oauth_answer(request, _oauth_error("incorrect_client_credentials"))
+        code = self._oauth_codes.get(fields.get("code", ""))
+        if (
+            code is None
+            or code.client_id != client.client_id
+            or time.time() >= code.issued_at + self.oauth_code_lifetime
+        ):
+            return _oauth_answer(request, _oauth_error("bad_verification_code"))
+        if fields.get("redirect_uri", code.redirect_uri) != code.redirect_uri:
+            return _oauth_answer(request, _oauth_error("redirect_uri_mismatch"))
+        del self._oauth_codes[fields["code"]]
+        token = self.user_token(code.login)
+        return _oauth_answer(request, {"access_token": token, "token_type": "bearer", "scope": ""})
+
+
+def _requester_name(call: Call) -> str:
+    """Whose rate limit a call spent, as GitHub's refusal names it."""
+    if call.user_login is not None:
+        return f"user {call.user_login}"
+    if call.installation_id is not None:
+        return f"installation ID {call.installation_id}"
+    return "the app"
 
 
 def _error(status: int, message: str | None = None) -> _Reply:
@@ -2627,6 +3348,39 @@ def _manifest_form(pending: dict, reference: str, name: str, problems: Collectio
   <button type="submit">Create GitHub App</button>
 </form>"""
     return _page(f"Create GitHub App for {pending['owner']}", body)
+
+
+def _authorize_form(app_name: str, login: str, params: Mapping[str, str]) -> str:
+    """The page asking the signed-in person to authorize the app; its form carries the query."""
+    escape = html.escape
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{escape(params[name])}">'
+        for name in ("client_id", "redirect_uri", "state")
+        if name in params
+    )
+    body = f"""
+<p>Signed in as <strong>{escape(login)}</strong>.</p>
+<p>{escape(app_name)} will be able to know who you are, and to see what you may see of its installations.</p>
+<form method="post" action="{OAUTH_CONFIRM_PATH}">
+  {hidden}
+  <button type="submit">Authorize {escape(app_name)}</button>
+</form>"""
+    return _page(f"Authorize {app_name}", body)
+
+
+def _oauth_error(error: str) -> dict[str, str]:
+    return {
+        "error": error,
+        "error_description": OAUTH_ERRORS[error],
+        "error_uri": OAUTH_TROUBLESHOOTING + "#" + error.replace("_", "-"),
+    }
+
+
+def _oauth_answer(request: web.Request, answer: dict[str, str]) -> web.Response:
+    """JSON when asked for it (Accept: application/json), else a form-encoded body, as GitHub answers."""
+    if "application/json" in request.headers.get("Accept", ""):
+        return web.json_response(answer)
+    return web.Response(text=urlencode(answer), content_type="application/x-www-form-urlencoded")
 
 
 async def _no_icon(_request: web.Request) -> web.Response:

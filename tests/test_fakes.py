@@ -1,5 +1,6 @@
 """Tests of the fake GitHub itself: it must answer like GitHub and refuse what GitHub refuses."""
 
+import asyncio
 import base64
 import html
 import json
@@ -901,6 +902,86 @@ def test_delete_comment_as_someone_on_github(fake):
 
 
 
+# A repository's history, as a backfill reads it ------------------------------------------
+
+REPO_COMMENTS = "/repos/{owner}/{repo}/issues/comments"
+REVIEW_COMMENTS = "/repos/{owner}/{repo}/pulls/comments"
+REVIEWS = "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"
+ISSUE_EVENTS = "/repos/{owner}/{repo}/issues/events"
+
+
+async def test_a_repositorys_comments_since_a_time_and_sorted(fake, gh):
+    issue = fake.add_issue("octo", "hello", created_at="2026-01-01T00:00:00Z")
+    pull = fake.add_issue("octo", "hello", pull_request=True, created_at="2026-01-02T00:00:00Z")
+    first = fake.add_comment("octo", "hello", pull["number"], "first", created_at="2026-01-03T00:00:00Z")
+    second = fake.add_comment("octo", "hello", issue["number"], "second", created_at="2026-01-05T00:00:00Z")
+    fake.add_comment("octo", "other", 1, "elsewhere", created_at="2026-01-04T00:00:00Z")
+    assert fake.issue("octo", "hello", issue["number"])["updated_at"] == "2026-01-05T00:00:00Z", "a comment updates"
+
+    listed = await gh.getitem(REPO_COMMENTS, {"owner": "octo", "repo": "hello"})
+    assert errors("GET", REPO_COMMENTS, 200, listed) == []
+    assert [c["id"] for c in listed] == [first["id"], second["id"]], "oldest first"
+    newest = await gh.getitem(REPO_COMMENTS + "{?sort}", {"owner": "octo", "repo": "hello", "sort": "created"})
+    assert [c["id"] for c in newest] == [second["id"], first["id"]], "sorted: newest first"
+    since = await gh.getitem(
+        REPO_COMMENTS + "{?since,sort,direction,per_page}",
+        {"owner": "octo", "repo": "hello", "since": "2026-01-04T00:00:00Z", "sort": "updated", "direction": "asc",
+         "per_page": 1},
+    )
+    assert [c["body"] for c in since] == ["second"]
+
+
+async def test_reviews_and_review_comments(fake, gh):
+    pull = fake.add_issue("octo", "hello", pull_request=True, created_at="2026-01-01T00:00:00Z")
+    number = pull["number"]
+    approval = fake.add_review("octo", "hello", number, login="maintainer", submitted_at="2026-01-02T00:00:00Z")
+    comment = fake.add_review_comment(
+        "octo", "hello", number, "Typo here", login="reviewer", created_at="2026-01-03T00:00:00Z"
+    )
+    where = {"owner": "octo", "repo": "hello", "pull_number": number}
+    reviews = await gh.getitem(REVIEWS, where)
+    assert errors("GET", REVIEWS, 200, reviews) == []
+    assert [(r["user"]["login"], r["state"], r["submitted_at"]) for r in reviews] == [
+        ("maintainer", "APPROVED", "2026-01-02T00:00:00Z"),
+        ("reviewer", "COMMENTED", "2026-01-03T00:00:00Z"),  # the review a lone comment comes with
+    ]
+    assert reviews[0]["id"] == approval["id"] and comment["pull_request_review_id"] == reviews[1]["id"]
+    listed = await gh.getitem(REVIEW_COMMENTS, {"owner": "octo", "repo": "hello"})
+    assert errors("GET", REVIEW_COMMENTS, 200, listed) == []
+    assert [(c["id"], c["pull_request_url"].rsplit("/", 1)[1]) for c in listed] == [(comment["id"], str(number))]
+    assert fake.pull_request("octo", "hello", number)["updated_at"] == "2026-01-03T00:00:00Z"
+    issue = fake.add_issue("octo", "hello")
+    with pytest.raises(BadRequest) as refused:
+        await gh.getitem(REVIEWS, {**where, "pull_number": issue["number"]})
+    assert refused.value.status_code == 404
+    with pytest.raises(ValueError, match="APPROVED"):
+        fake.add_review("octo", "hello", number, state="PENDING")
+    with pytest.raises(LookupError, match="not a pull request"):
+        fake.add_review_comment("octo", "hello", issue["number"], "no lines to comment on")
+
+
+async def test_issue_events_newest_first_with_their_labels_and_issues(fake, gh, raw):
+    issue = fake.add_issue("octo", "hello", labels=["bug"], created_at="2026-01-01T00:00:00Z", author="newbie")
+    number = issue["number"]
+    fake.label_issue("octo", "hello", number, "Good First Issue", actor="maintainer", at="2026-01-02T00:00:00Z")
+    fake.unlabel_issue("octo", "hello", number, "bug", actor="maintainer", at="2026-01-03T00:00:00Z")
+    await raw("POST", f"/repos/octo/hello/issues/{number}/labels", {"labels": ["help wanted"]})
+    events = await gh.getitem(ISSUE_EVENTS, {"owner": "octo", "repo": "hello"})
+    assert errors("GET", ISSUE_EVENTS, 200, events) == []
+    assert [(e["event"], e["label"]["name"], e["actor"]["login"]) for e in events] == [
+        ("labeled", "help wanted", "community-bot[bot]"),
+        ("unlabeled", "bug", "maintainer"),
+        ("labeled", "Good First Issue", "maintainer"),
+        ("labeled", "bug", "newbie"),
+    ]
+    assert events[2]["created_at"] == "2026-01-02T00:00:00Z" and events[2]["issue"]["number"] == number
+    assert [label["name"] for label in events[0]["issue"]["labels"]] == ["Good First Issue", "help wanted"]
+    assert [e["event"] for e in await gh.getitem(ISSUE_EVENTS + "{?per_page,page}", {
+        "owner": "octo", "repo": "hello", "per_page": 1, "page": 4})] == ["labeled"]
+    with pytest.raises(ValueError, match="no label"):
+        fake.unlabel_issue("octo", "hello", number, "bug")
+
+
 # Pull requests' commits, comparisons, check runs, organisation membership ----------------
 
 PULL = "/repos/{owner}/{repo}/pulls/{pull_number}"
@@ -1718,3 +1799,282 @@ async def test_once_converted_the_fake_is_the_new_app(fake_github, session):
         with pytest.raises(BadRequest) as refused:
             await app_gh.getitem("/app", jwt=old_jwt)
         assert refused.value.status_code == 401
+
+
+# Sign in with GitHub: the app's OAuth client, user tokens, installations --------------------
+
+CALLBACK = "https://bot.example.org/auth/callback"
+ACCESS_TOKEN = "/login/oauth/access_token"
+
+
+def authorize_query(client_id, state="s 1/2", redirect_uri=CALLBACK):
+    query = {"client_id": client_id, "state": state, "redirect_uri": redirect_uri}
+    return {name: value for name, value in query.items() if value is not None}
+
+
+async def authorize(session, fake, query):
+    """GET GitHub's authorization page; (status, page or Location)."""
+    async with session.get(f"{fake.url}/login/oauth/authorize", params=query, allow_redirects=False) as answer:
+        return answer.status, answer.headers.get("Location") or await answer.text()
+
+
+async def exchange(session, fake, accept_json=True, as_json=False, **fields):
+    """POST /login/oauth/access_token; (status, answer as a dict)."""
+    headers = {"Accept": "application/json"} if accept_json else {}
+    data = {"json": fields} if as_json else {"data": fields}
+    async with session.post(f"{fake.url}{ACCESS_TOKEN}", headers=headers, **data) as answer:
+        if accept_json:
+            return answer.status, await answer.json()
+        return answer.status, {name: values[0] for name, values in parse_qs(await answer.text()).items()}
+
+
+def code_of(location):
+    return parse_qs(urlsplit(location).query)["code"][0]
+
+
+async def test_the_authorization_page_asks_the_signed_in_person(fake_github, session):
+    client_id, _ = fake_github.oauth_client(callback_urls=[CALLBACK])
+    fake_github.signed_in_login = "mona"
+    status, page = await authorize(session, fake_github, authorize_query(client_id))
+    assert status == 200 and "<h1>Authorize Community Bot</h1>" in page and "mona" in page
+    form = _Form(page)
+    assert form.button == "Authorize Community Bot" and form.action == "/login/oauth/authorize/confirm"
+    assert form.fields == authorize_query(client_id)
+    async with session.post(fake_github.url + form.action, data=form.fields, allow_redirects=False) as answer:
+        assert answer.status == 302
+        location = answer.headers["Location"]
+    assert location.startswith(CALLBACK + "?code=")
+    assert parse_qs(urlsplit(location).query)["state"] == ["s 1/2"], "echoed unchanged"
+    assert fake_github.calls == [], "web pages, not API calls"
+
+
+async def test_no_page_for_an_unknown_client_nor_without_anyone_signed_in(fake_github, session):
+    client_id, _ = fake_github.oauth_client()
+    status, page = await authorize(session, fake_github, authorize_query("Iv1.unknown"))
+    assert status == 404
+    status, page = await authorize(session, fake_github, authorize_query(client_id))
+    assert status == 403 and "No one is signed in" in page
+    fake_github.signed_in_login = "mona"
+    status, page = await authorize(session, fake_github, authorize_query(client_id, redirect_uri=None))
+    assert status == 400, "no redirect_uri, and no callback URL to fall back on"
+
+
+async def test_auto_authorize_redirects_at_once(fake_github, session):
+    client_id, client_secret = fake_github.oauth_client(callback_urls=[CALLBACK])
+    fake_github.signed_in_login, fake_github.auto_authorize = "mona", True
+    status, location = await authorize(session, fake_github, authorize_query(client_id, state=None, redirect_uri=None))
+    assert status == 302 and set(parse_qs(urlsplit(location).query)) == {"code"}, "no state given, none back"
+    assert location.startswith(CALLBACK + "?"), "without redirect_uri, the first callback URL"
+    status, answer = await exchange(
+        session, fake_github, client_id=client_id, client_secret=client_secret, code=code_of(location)
+    )
+    assert status == 200 and answer["access_token"].startswith("ghu_")
+
+
+async def test_a_redirect_uri_that_is_no_callback_url_is_refused(fake_github, session):
+    client_id, _ = fake_github.oauth_client(callback_urls=[CALLBACK, "http://127.0.0.1:8080/callback"])
+    fake_github.signed_in_login = "mona"
+    query = authorize_query(client_id, redirect_uri="https://evil.example/steal")
+    status, location = await authorize(session, fake_github, query)
+    assert status == 302 and location.startswith(CALLBACK + "?")
+    assert parse_qs(urlsplit(location).query)["error"] == ["redirect_uri_mismatch"]
+    assert parse_qs(urlsplit(location).query)["state"] == ["s 1/2"]
+    fake_github.auto_authorize = True
+    query = authorize_query(client_id, redirect_uri="http://127.0.0.1:8080/callback")
+    status, location = await authorize(session, fake_github, query)
+    assert location.startswith("http://127.0.0.1:8080/callback?code=")
+
+
+async def test_a_code_is_exchanged_once_for_a_user_token(fake_github, session):
+    client_id, client_secret = fake_github.oauth_client(callback_urls=[CALLBACK])
+    fake_github.signed_in_login, fake_github.auto_authorize = "mona", True
+    code = code_of((await authorize(session, fake_github, authorize_query(client_id)))[1])
+    credentials = {"client_id": client_id, "client_secret": client_secret}
+
+    status, answer = await exchange(session, fake_github, client_id=client_id, client_secret="wrong", code=code)
+    assert status == 200 and answer["error"] == "incorrect_client_credentials"
+    status, answer = await exchange(session, fake_github, **credentials, code=code, redirect_uri=CALLBACK + "/x")
+    assert answer["error"] == "redirect_uri_mismatch"
+    status, answer = await exchange(session, fake_github, **credentials, code=code, redirect_uri=CALLBACK)
+    assert status == 200 and answer["token_type"] == "bearer" and answer["scope"] == ""
+    assert answer["access_token"].startswith("ghu_") and len(answer["access_token"]) == 40
+    gh = GitHubAPI(session, "test", oauth_token=answer["access_token"], base_url=fake_github.url)
+    assert (await gh.getitem("/user"))["login"] == "mona"
+
+    status, again = await exchange(session, fake_github, **credentials, code=code)
+    assert status == 200 and again["error"] == "bad_verification_code", "used up"
+    assert set(again) == {"error", "error_description", "error_uri"}
+    status, unknown = await exchange(session, fake_github, **credentials, code="0123456789abcdef0123")
+    assert unknown["error"] == "bad_verification_code"
+
+
+async def test_the_exchange_takes_json_and_answers_a_form_unless_asked_for_json(fake_github, session):
+    client_id, client_secret = fake_github.oauth_client()
+    fake_github.signed_in_login, fake_github.auto_authorize = "mona", True
+    credentials = {"client_id": client_id, "client_secret": client_secret}
+    code = code_of((await authorize(session, fake_github, authorize_query(client_id)))[1])
+    status, answer = await exchange(session, fake_github, accept_json=False, as_json=True, **credentials, code=code)
+    assert status == 200 and answer["access_token"].startswith("ghu_") and answer["token_type"] == "bearer"
+
+
+async def test_a_code_lasts_ten_minutes(fake_github, session):
+    client_id, client_secret = fake_github.oauth_client()
+    fake_github.signed_in_login, fake_github.auto_authorize = "mona", True
+    assert fake_github.oauth_code_lifetime == 600
+    fake_github.oauth_code_lifetime = 0
+    code = code_of((await authorize(session, fake_github, authorize_query(client_id)))[1])
+    status, answer = await exchange(session, fake_github, client_id=client_id, client_secret=client_secret, code=code)
+    assert answer["error"] == "bad_verification_code"
+
+
+async def test_an_app_made_from_a_manifest_signs_people_in_with_its_client(fake_github, session):
+    manifest = {**MANIFEST, "callback_urls": [CALLBACK]}
+    status, app = await convert(session, fake_github, await register(session, fake_github, manifest))
+    fake_github.signed_in_login, fake_github.auto_authorize = "mona", True
+    status, location = await authorize(session, fake_github, authorize_query(app["client_id"], redirect_uri=None))
+    assert location.startswith(CALLBACK + "?code=")
+    status, answer = await exchange(
+        session, fake_github, client_id=app["client_id"], client_secret=app["client_secret"], code=code_of(location)
+    )
+    assert answer["access_token"].startswith("ghu_")
+
+
+@pytest.fixture
+def installations(fake):
+    """octo-org's installation 42 (a public and a private repository), and mona's own, 43."""
+    fake.add_installation(42, "octo-org", ["public-repo", "secret-repo", "other-repo"], private=["secret-repo"])
+    fake.add_installation(43, "mona", ["dotfiles"], account_type="User", all_repositories=True)
+    return fake
+
+
+async def test_a_user_token_answers_who_it_is_and_what_they_may_see(installations, session, base_url):
+    fake = installations
+    fake.grant_user_access("Mona", 42, ["public-repo", "secret-repo"])
+    fake.grant_user_access("mona", 43)
+    gh = GitHubAPI(session, "test", oauth_token=fake.user_token("mona"), base_url=base_url)
+    user = await gh.getitem("/user")
+    assert user["login"] == "mona" and errors("GET", "/user", 200, user) == []
+
+    answer = await gh.getitem("/user/installations")
+    assert errors("GET", "/user/installations", 200, answer) == []
+    assert answer["total_count"] == 2
+    assert [(i["id"], i["account"]["login"], i["target_type"]) for i in answer["installations"]] == [
+        (42, "octo-org", "Organization"),
+        (43, "mona", "User"),
+    ]
+    paged = gh.getiter("/user/installations?per_page=1", iterable_key="installations")
+    assert [i["id"] async for i in paged] == [42, 43]
+
+    template = "/user/installations/{installation_id}/repositories"
+    answer = await gh.getitem(template, {"installation_id": 42})
+    assert errors("GET", template, 200, answer) == []
+    assert answer["total_count"] == 2 and answer["repository_selection"] == "selected"
+    assert [(r["full_name"], r["private"], r["owner"]["type"]) for r in answer["repositories"]] == [
+        ("octo-org/public-repo", False, "Organization"),
+        ("octo-org/secret-repo", True, "Organization"),
+    ]
+    assert answer["repositories"][1]["visibility"] == "private"
+    paged = gh.getiter(template + "?per_page=1", {"installation_id": 42}, iterable_key="repositories")
+    assert [r["name"] async for r in paged] == ["public-repo", "secret-repo"]
+    assert (await gh.getitem(template, {"installation_id": 43}))["repository_selection"] == "all"
+    fake.assert_no_violations()
+
+
+async def test_someone_sees_no_installation_they_were_not_granted(installations, session, base_url):
+    gh = GitHubAPI(session, "test", oauth_token=installations.user_token("hubot"), base_url=base_url)
+    assert await gh.getitem("/user/installations") == {"total_count": 0, "installations": []}
+    with pytest.raises(BadRequest) as refused:
+        await gh.getitem("/user/installations/42/repositories")
+    assert refused.value.status_code == 404
+    installations.revoke_tokens()
+    with pytest.raises(BadRequest) as refused:
+        await gh.getitem("/user")
+    assert refused.value.status_code == 401
+    installations.assert_no_violations()
+
+
+def test_access_is_granted_to_what_an_installation_covers(installations):
+    with pytest.raises(ValueError, match="does not cover nowhere"):
+        installations.grant_user_access("mona", 42, ["public-repo", "nowhere"])
+    with pytest.raises(LookupError, match="no installation 99"):
+        installations.grant_user_access("mona", 99)
+    with pytest.raises(ValueError, match="exists already"):
+        installations.add_installation(42, "octo-org")
+    with pytest.raises(ValueError, match="does not cover"):
+        installations.add_installation(44, "octo-org", ["a"], private=["b"])
+
+
+async def test_user_endpoints_refuse_installation_tokens_and_jwts(installations, app_gh, gh):
+    fake = installations
+    with pytest.raises(BadRequest) as refused:
+        await gh.getitem("/user/installations")
+    assert refused.value.status_code == 403
+    app_jwt = get_jwt(app_id=str(APP_ID), private_key=make_private_key()[0])
+    with pytest.raises(BadRequest) as refused:
+        await app_gh.getitem("/user", jwt=app_jwt)
+    assert refused.value.status_code == 401
+    assert [violation.split(": ", 1)[1] for violation in fake.violations] == [
+        "needs a user access token, not an installation token",
+        "needs a user access token: authorization: bearer <token>",
+    ]
+
+
+async def test_installation_endpoints_refuse_user_tokens(installations, session, base_url):
+    fake = installations
+    gh = GitHubAPI(session, "test", oauth_token=fake.user_token("mona"), base_url=base_url)
+    for path in ("/installation/repositories", "/repos/octo-org/public-repo/issues"):
+        with pytest.raises(BadRequest) as refused:
+            await gh.getitem(path)
+        assert refused.value.status_code == 403
+    with pytest.raises(BadRequest) as refused:
+        await gh.getitem("/app/installations")
+    assert refused.value.status_code == 401
+    assert len(fake.violations) == 3
+
+
+async def test_the_app_finds_its_installations(installations, app_gh, session, base_url):
+    fake = installations
+    app_jwt = get_jwt(app_id=str(APP_ID), private_key=make_private_key()[0])
+    listed = [i async for i in app_gh.getiter("/app/installations?per_page=1", jwt=app_jwt)]
+    assert [i["id"] for i in listed] == [42, 43]
+    # This listing's description has the account be a user and an enterprise at once (allOf);
+    # GitHub answers an installation, as everywhere else.
+    assert [rest_spec().schema_errors("/components/schemas/installation", i) for i in listed] == [[], []]
+    found = {
+        "/orgs/octo-org/installation": 42,
+        "/users/mona/installation": 43,
+        "/repos/OCTO-ORG/secret-repo/installation": 42,
+        "/repos/mona/dotfiles/installation": 43,
+    }
+    for path, installation_id in found.items():
+        answer = await app_gh.getitem(path, jwt=app_jwt)
+        assert answer["id"] == installation_id and answer["app_id"] == APP_ID
+    assert errors("GET", "/orgs/{org}/installation", 200, answer) == []
+    for path in ("/orgs/mona/installation", "/users/octo-org/installation", "/repos/octo-org/nowhere/installation"):
+        with pytest.raises(BadRequest) as refused:
+            await app_gh.getitem(path, jwt=app_jwt)
+        assert refused.value.status_code == 404
+
+    gh = GitHubAPI(session, "test", oauth_token=await new_token(app_gh, 42), base_url=base_url)
+    answer = await gh.getitem("/installation/repositories")
+    assert errors("GET", "/installation/repositories", 200, answer) == []
+    assert [r["full_name"] for r in answer["repositories"]] == [
+        "octo-org/public-repo", "octo-org/secret-repo", "octo-org/other-repo",
+    ]
+    elsewhere = GitHubAPI(session, "test", oauth_token=await new_token(app_gh, 7), base_url=base_url)
+    assert (await elsewhere.getitem("/installation/repositories"))["total_count"] == 0, "an installation not added"
+    fake.assert_no_violations()
+
+
+async def test_a_spent_rate_limit_is_refused_until_its_reset(fake, gh, token, session, base_url):
+    fake.set_rate_limit(0, installation_id=INSTALLATION_ID, reset_in=0.5)
+    async with session.get(f"{base_url}/repos/octo/hello", headers={"authorization": f"token {token}"}) as answer:
+        assert answer.status == 403 and answer.headers["x-ratelimit-remaining"] == "0"
+        assert (await answer.json())["message"] == f"API rate limit exceeded for installation ID {INSTALLATION_ID}."
+        reset = int(answer.headers["x-ratelimit-reset"])
+    user_gh = GitHubAPI(session, "test", oauth_token=fake.user_token("mona"), base_url=base_url)
+    assert (await user_gh.getitem("/user"))["login"] == "mona", "a person's limit is their own"
+    await asyncio.sleep(max(reset - time.time(), 0) + 0.05)
+    async with session.get(f"{base_url}/repos/octo/hello", headers={"authorization": f"token {token}"}) as answer:
+        assert answer.status == 404 and answer.headers["x-ratelimit-remaining"] == "4999", "a new window"
+    assert fake.violations == []

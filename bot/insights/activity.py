@@ -68,6 +68,7 @@ activity = Table(
     Index("ix_activity_owner_kind_at", "owner", "kind", "at"),
     Index("ix_activity_repository_number", "repository", "number", "at"),
     Index("ix_activity_at", "at"),
+    Index("ix_activity_actor_repository_kind_at", "actor", "repository", "kind", "at"),
 )
 
 DEFAULT_RETENTION_DAYS = 730
@@ -179,10 +180,12 @@ def closes_rows(repository: str, pull: Mapping[str, Any], *, at: float) -> list[
 def comment_row(repository: str, kind: str, comment: Mapping[str, Any], *, number: int, is_pull: bool) -> Activity:
     """A comment (``COMMENT``), a review comment (``REVIEW_COMMENT``) or a review (``REVIEW``)."""
     at = comment.get("submitted_at") if kind == REVIEW else comment.get("created_at")
+    # A review's state: lower-case in the webhook, upper-case in the REST API.
+    state = (comment.get("state") or "").lower() or None if kind == REVIEW else None
     return Activity(
         key=f"{repository.lower()}:{kind}:{comment['id']}",
         repository=repository, kind=kind, number=number, at=github_time(at), is_pull=is_pull,
-        association=comment.get("author_association"), detail=comment.get("state") if kind == REVIEW else None,
+        association=comment.get("author_association"), detail=state,
         **_person(comment.get("user")),
     )
 
@@ -220,15 +223,12 @@ class ActivityLog:
         values = list({row.key: row.row() for row in rows}.values())
         if not values:
             return 0
-        insert = self.inbox._insert(activity).on_conflict_do_nothing(index_elements=["key"])
-        return await self.inbox.transaction(lambda conn: _rowcount(conn.execute(insert, values)))
+        # RETURNING counts the rows inserted: asyncpg gives an executemany no row count.
+        insert = self.inbox._insert(activity).on_conflict_do_nothing(index_elements=["key"]).returning(activity.c.id)
+        return await self.inbox.transaction(lambda conn: len(conn.execute(insert, values).all()))
 
     async def prune(self) -> int:
         """Forget rows older than the retention period; how many."""
         cutoff = time.time() - self.retention_days * 86400
         return await self.inbox.transaction(lambda conn: conn.execute(delete(activity).where(activity.c.at < cutoff)).rowcount)
-
-
-def _rowcount(result: Any) -> int:
-    return max(result.rowcount, 0)
 
