@@ -1,12 +1,14 @@
 """``community-bot``: serve the app (registering it on GitHub first, from a setup page, when
 it has no credentials), replay one payload through the handlers without GitHub, export and
-import the CLA signatures kept in the database, check config files, or ask GitHub again for the
-deliveries it could not deliver."""
+import the CLA signatures kept in the database, check config files, ask GitHub again for the
+deliveries it could not deliver, read repositories' history into the insights' activity log, or
+report the insights' figures."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import json
 import sys
 import time
@@ -28,6 +30,10 @@ from .context import Services
 from .dispatch import Dispatcher
 from .github import DryRunGitHubAPI, GitHubApp
 from .inbox import Inbox, InboxUnavailable
+from .insights.backfill import Backfill, LogView, NotInstalled, RichView, Summary, parse_target
+from .insights.metrics import Scope, compute
+from .insights.metrics import repositories as recorded_repositories
+from .insights.report import format_report
 from .redeliver import missed_deliveries, redeliver
 from .render import Renderer
 from .settings import (
@@ -44,6 +50,7 @@ from .signatures import SignatureBook, parse_export, to_csv, to_json
 
 SHUTDOWN_SECONDS = 25.0
 EXPORT_FORMATS = ("json", "csv")
+REPORT_FORMATS = ("table", "markdown", "json", "csv")
 T = TypeVar("T")
 
 
@@ -142,10 +149,11 @@ def replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _signatures_database(*, must_exist: bool) -> str:
-    """DATABASE_URL as ``serve`` reads it, and nothing else: these commands need no GitHub
-    settings. With ``must_exist``, a SQLite file that is not there is refused rather than
-    created empty (an export from the wrong directory would otherwise say "no signatures")."""
+def _database_url(*, must_exist: bool) -> str:
+    """DATABASE_URL as ``serve`` reads it, and nothing else: commands that only read or write
+    the database need no GitHub settings. With ``must_exist``, a SQLite file that is not there
+    is refused rather than created empty (an export or a report from the wrong directory would
+    otherwise say "nothing there")."""
     env = load_environment()
     url = database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL)
     parsed = make_url(url)
@@ -154,20 +162,20 @@ def _signatures_database(*, must_exist: bool) -> str:
     return url
 
 
-async def _with_signature_book(url: str, work: Callable[[SignatureBook], Awaitable[T]]) -> T:
+async def _with_inbox(url: str, work: Callable[[Inbox], Awaitable[T]]) -> T:
     inbox = Inbox(url)
     try:
         await inbox.open(take_back_unfinished=False)  # a server may be running beside us
-        return await work(SignatureBook(inbox))
+        return await work(inbox)
     finally:
         await inbox.close()
 
 
-def _in_signature_book(work: Callable[[SignatureBook], Awaitable[T]], *, doing: str, must_exist: bool) -> T | None:
-    """The outcome of ``work`` on the database's signatures, or None once the reason it could
-    not run is printed."""
+def _in_database(work: Callable[[Inbox], Awaitable[T]], *, doing: str, must_exist: bool) -> T | None:
+    """The outcome of ``work`` on the database, or None once the reason it could not run is
+    printed."""
     try:
-        return asyncio.run(_with_signature_book(_signatures_database(must_exist=must_exist), work))
+        return asyncio.run(_with_inbox(_database_url(must_exist=must_exist), work))
     except SettingsError as exc:
         print(f"community-bot: cannot {doing}: {exc}", file=sys.stderr)
     except InboxUnavailable as exc:
@@ -181,7 +189,7 @@ def _counted(signatures: int) -> str:
 
 def cla_export(args: argparse.Namespace) -> int:
     logs.configure("WARNING")
-    signatures = _in_signature_book(lambda book: book.all(), doing="export", must_exist=True)
+    signatures = _in_database(lambda inbox: SignatureBook(inbox).all(), doing="export", must_exist=True)
     if signatures is None:
         return 2
     text = to_csv(signatures) if args.format == "csv" else to_json(signatures)
@@ -208,7 +216,7 @@ def cla_import(args: argparse.Namespace) -> int:
         return _failed(f"cannot read {args.file}: {exc.strerror}")
     except ValueError as exc:
         return _failed(f"cannot import {args.file}: {exc}")
-    new = _in_signature_book(lambda book: book.load(signatures), doing="import", must_exist=False)
+    new = _in_database(lambda inbox: SignatureBook(inbox).load(signatures), doing="import", must_exist=False)
     if new is None:
         return 2
     print(f"community-bot: imported {args.file}: {_counted(new)} new, {len(signatures) - new} already there")
@@ -280,6 +288,129 @@ def redeliver_command(args: argparse.Namespace) -> int:
         return _failed(f"cannot redeliver: GitHub did not answer as expected: {exc!r}")
 
 
+async def _backfill(
+    settings: Settings, owner: str, repo: str | None, since: float, view: LogView | RichView, runs: list[Backfill]
+) -> Summary:
+    inbox = Inbox(settings.database_url)
+    await inbox.open(take_back_unfinished=False)  # a server may be running beside us
+    try:
+        async with aiohttp.ClientSession() as session:
+            backfill = Backfill(
+                session,
+                inbox,
+                app_id=settings.app_id,
+                private_key=settings.private_key,
+                api_url=settings.api_url,
+                since=since,
+                view=view,
+            )
+            runs.append(backfill)  # its summary so far, should the run stop half-way
+            return await backfill.run(owner, repo)
+    finally:
+        await inbox.close()
+
+
+def insights_backfill(args: argparse.Namespace) -> int:
+    try:
+        owner, repo = parse_target(args.target)
+        settings = load_settings(load_environment())
+    except (ValueError, SettingsError) as exc:
+        return _failed(f"cannot backfill: {exc}")
+    longest = settings.activity_retention_days * 86400
+    if args.since > longest:
+        print(
+            f"community-bot: reading the last {settings.activity_retention_days} days only: older activity is "
+            "forgotten anyway (ACTIVITY_RETENTION_DAYS)",
+            file=sys.stderr,
+        )
+    since = time.time() - min(args.since, longest)
+    # A terminal gets progress bars, log lines printed above them (errors only: the bars say the
+    # rest); anything else, such as a container's log, one JSON line per page.
+    interactive = sys.stderr.isatty()
+    view = RichView() if interactive else LogView()
+    if isinstance(view, RichView):
+        logs.configure("ERROR", secrets=settings.secrets, stream=view.log_stream)
+    else:
+        logs.configure("INFO", secrets=settings.secrets)
+    runs: list[Backfill] = []
+    target = args.target.strip()
+    try:
+        with view:
+            summary = asyncio.run(_backfill(settings, owner, repo, since, view, runs))
+    except KeyboardInterrupt:
+        return _stopped(runs, "interrupted", 130)
+    except NotInstalled as exc:
+        return _failed(f"cannot backfill: {exc}")
+    except InboxUnavailable as exc:
+        return _stopped(runs, f"cannot backfill: the database does not answer: {exc}", 2)
+    except gidgethub.BadRequest as exc:
+        if exc.status_code == 401:
+            return _failed("cannot backfill: GitHub refused the app's credentials (GITHUB_APP_ID, the private key)")
+        return _stopped(runs, f"cannot backfill: GitHub did not answer as expected: {exc!r}", 2)
+    except (aiohttp.ClientError, gidgethub.GitHubException) as exc:
+        return _stopped(runs, f"cannot backfill: GitHub did not answer as expected: {exc!r}", 2)
+    for skipped in summary.skipped:
+        print(f"community-bot: skipped {skipped}", file=sys.stderr)
+    day = datetime.datetime.fromtimestamp(since, datetime.UTC).date()
+    print(f"community-bot: backfilled {target} since {day}: {_summary_line(summary)}")
+    return 0
+
+
+def _summary_line(summary: Summary) -> str:
+    repositories = "1 repository" if summary.repositories == 1 else f"{summary.repositories} repositories"
+    rows = f"{summary.added} rows added" if summary.added else "nothing new"
+    return (
+        f"{repositories} read, {rows}, {summary.already_there} already there, {summary.api_calls} API calls, "
+        f"{summary.waited:.0f} s waited for GitHub's rate limit"
+    )
+
+
+def _stopped(runs: list[Backfill], why: str, status: int) -> int:
+    """Why a run stopped, in one line; if it stopped half-way, what it did and that running it
+    again continues."""
+    summary = runs[0].summary if runs else None
+    if summary is not None and (summary.repositories or summary.added or summary.already_there):
+        why += f" after {_summary_line(summary)}; the same command continues where this one stopped"
+    print(f"community-bot: {why}", file=sys.stderr)
+    return status
+
+
+def _report_scope(args: argparse.Namespace) -> tuple[str | None, tuple[str, ...] | None]:
+    """The owner and repositories a report covers, lower-case: ``--org O`` is (o, None), ``--repo
+    O/R`` (o, ("o/r",)); neither is (None, None), every repository. ValueError for a bad name."""
+    if args.repo is not None:
+        owner, repo = parse_target(args.repo)
+        if repo is None:
+            raise ValueError(f"--repo {args.repo!r} is not OWNER/REPO")
+        return owner.lower(), (f"{owner}/{repo}".lower(),)
+    if args.org is not None:
+        owner, repo = parse_target(args.org)
+        if repo is not None:
+            raise ValueError(f"--org {args.org!r} is not an owner (--repo takes OWNER/REPO)")
+        return owner.lower(), None
+    return None, None
+
+
+def insights_report(args: argparse.Namespace) -> int:
+    logs.configure("WARNING")
+    try:
+        owner, named = _report_scope(args)
+    except ValueError as exc:
+        return _failed(f"cannot report: {exc}")
+    until = time.time()
+
+    async def figures(inbox: Inbox) -> dict:
+        repositories = named if owner is not None else tuple(await recorded_repositories(inbox))
+        return await compute(inbox, Scope(owner=owner, repositories=repositories, since=until - args.since, until=until))
+
+    computed = _in_database(figures, doing="report", must_exist=True)
+    if computed is None:
+        return 2
+    text = format_report(computed, args.format)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="community-bot", description=__doc__)
     top.add_argument("--version", action="version", version=f"community-bot {__version__}")
@@ -335,6 +466,40 @@ def parser() -> argparse.ArgumentParser:
     again.add_argument("--since", type=_duration, default=_duration("24h"), help="how far back to look: 90m, 24h, 3d (default 24h)")
     again.add_argument("--dry-run", action="store_true", help="list them, ask for none")
     again.set_defaults(run=redeliver_command)
+    insights = commands.add_parser(
+        "insights", help="community health insights: fill in the history, report the figures"
+    )
+    insights_commands = insights.add_subparsers(dest="insights_command", required=True)
+    backfill = insights_commands.add_parser(
+        "backfill",
+        help="read a repository's history (or an owner's repositories') from GitHub into the activity log",
+        description=(
+            "Read issues, pull requests, comments, reviews, review comments and good-first-issue labellings since a "
+            "time through the app's installation, and record them as the webhooks would have. Idempotent: a second "
+            "run adds nothing. An interrupted run (Ctrl-C, a crash) continues from its last page when run again. "
+            "Waits for GitHub's rate limit when it is spent. Settings as `serve` reads them."
+        ),
+    )
+    backfill.add_argument(
+        "target", metavar="OWNER/REPO|OWNER", help="one repository, or every one the app's installation on OWNER covers"
+    )
+    backfill.add_argument(
+        "--since", type=_duration, default=_duration("365d"), help="how far back: 90d, 365d (default 365d)"
+    )
+    backfill.set_defaults(run=insights_backfill)
+    report = insights_commands.add_parser(
+        "report",
+        help="print the community health figures from the database (DATABASE_URL only)",
+        description="Print the CHAOSS figures computed from the activity log, for an owner, one repository, or all.",
+    )
+    scope = report.add_mutually_exclusive_group()
+    scope.add_argument("--org", metavar="OWNER", help="an organisation's (or a person's) repositories")
+    scope.add_argument("--repo", metavar="OWNER/REPO", help="one repository")
+    report.add_argument(
+        "--since", type=_duration, default=_duration("90d"), help="the window, back from now (default 90d)"
+    )
+    report.add_argument("--format", choices=REPORT_FORMATS, default="table", help="default: table")
+    report.set_defaults(run=insights_report)
     return top
 
 

@@ -18,6 +18,7 @@ from .config import ConfigLoader, RepoConfig
 from .github import is_bot  # noqa: F401 (handlers ask the context)
 from .inbox import Inbox
 from .insights.activity import Activity, ActivityLog, outcome_row
+from .insights.metrics import Scope, compute
 from .lookups import CommunityFiles, Lookups
 from .render import Renderer
 from .signatures import SignatureBook
@@ -206,6 +207,12 @@ class EventContext:
         """Remember community activity for the insights (a fact recorded before stays as it was)."""
         if self._services.activity is not None and rows:
             await self._services.activity.record(rows)
+
+    async def community_figures(self, scope: Scope) -> dict[str, Any]:
+        """The insights' figures over the recorded activity (``bot.insights.metrics``)."""
+        if self._services.activity is None:
+            raise LookupError("no activity log: nothing is recorded here")
+        return await compute(self._services.activity.inbox, scope)
 
     async def record_outcome(
         self, kind: str, number: int, *, once_per: str = "", detail: str | None = None, actor: str | None = None, is_pull: bool = False

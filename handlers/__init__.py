@@ -9,7 +9,7 @@ config, templates and storage. Handlers know GitHub events, not HTTP.
 
 from gidgethub.routing import Router
 
-from . import activity, cla, conduct, dco, good_first_issue, welcome
+from . import activity, cla, conduct, dco, good_first_issue, insights_report, welcome
 
 ROUTERS: list[Router] = [
     activity.router,
@@ -17,5 +17,6 @@ ROUTERS: list[Router] = [
     conduct.router,
     dco.router,
     good_first_issue.router,
+    insights_report.router,
     welcome.router,
 ]

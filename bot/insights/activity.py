@@ -64,10 +64,20 @@ activity = Table(
     Column("at", Float, nullable=False),  # epoch seconds
     Column("month", String(7), nullable=False),  # YYYY-MM of ``at`` in UTC, for trends by month
     Column("detail", String(100)),
-    Index("ix_activity_repository_kind_at", "repository", "kind", "at"),
-    Index("ix_activity_owner_kind_at", "owner", "kind", "at"),
-    Index("ix_activity_repository_number", "repository", "number", "at"),
-    Index("ix_activity_at", "at"),
+    # Wide on purpose: each holds every column its queries read, so the figures are computed
+    # from the index alone, never the table (2-3 times less work per page on SQLite, about 70 MB
+    # more per million rows). An existing database keeps the indexes it was created with.
+    Index(
+        "ix_activity_repository_kind_at",
+        "repository", "kind", "at", "number", "actor", "is_bot", "is_pull", "month", "detail",
+    ),
+    Index(
+        "ix_activity_owner_kind_at",
+        "owner", "kind", "at", "repository", "number", "actor", "is_bot", "is_pull", "month", "detail",
+    ),
+    Index("ix_activity_repository_number", "repository", "number", "at", "kind", "actor", "is_bot"),
+    Index("ix_activity_at", "at"),  # pruning
+    # "Was this their first contribution here?"
     Index("ix_activity_actor_repository_kind_at", "actor", "repository", "kind", "at"),
 )
 
@@ -88,7 +98,8 @@ class Activity:
     detail: str | None = None
 
     def row(self) -> dict[str, Any]:
-        values = dataclasses.asdict(self)
+        # Not dataclasses.asdict: its deep copies cost 20 µs a row, 20 s in a million-row backfill.
+        values = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
         values["repository"] = self.repository.lower()
         values["owner"] = values["repository"].split("/", 1)[0]
         values["month"] = month_of(self.at)
