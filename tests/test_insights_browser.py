@@ -24,6 +24,7 @@ from bot.inbox import Inbox
 from bot.insights.activity import ActivityLog
 from tests.conftest import answers, free_port
 from tests.fakes import make_private_key
+from tests.test_backfill import INSTALLATION, OWNER, REPO, history
 from tests.test_insights_web import community_rows
 from tests.test_setup_browser import CHROMIUM, CHROMIUM_ARGS, async_playwright
 
@@ -52,9 +53,9 @@ async def _seed(database: Path) -> None:
         await inbox.close()
 
 
-async def _start_serve(tmp_path: Path, fake: Any, port: int, client_id: str, client_secret: str) -> Any:
-    """`community-bot serve` with the app's credentials and OAuth client, against the fake."""
-    env = {
+def _environment(tmp_path: Path, fake: Any, port: int, client_id: str, client_secret: str) -> dict[str, str]:
+    """The app's credentials and OAuth client, against the fake, with a SQLite file in tmp_path."""
+    return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
         "GITHUB_APP_ID": "1",
@@ -68,6 +69,11 @@ async def _start_serve(tmp_path: Path, fake: Any, port: int, client_id: str, cli
         "PORT": str(port),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
     }
+
+
+async def _start_serve(tmp_path: Path, fake: Any, port: int, client_id: str, client_secret: str) -> Any:
+    """`community-bot serve` with those settings."""
+    env = _environment(tmp_path, fake, port, client_id, client_secret)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
     )
@@ -151,3 +157,50 @@ async def test_a_maintainer_signs_in_and_reads_the_charts_in_a_browser(tmp_path,
     assert "insights: signed in" in stderr
     assert client_secret not in stderr and "ghu_" not in stderr, "a secret reached the log"
     assert all(json.loads(line) for line in stderr.splitlines() if line.startswith("{"))
+
+
+async def test_a_maintainer_installs_backfills_signs_in_and_sees_the_health_at_a_glance(tmp_path, fake_github):
+    """The whole journey: the app installed on an organisation with a year of history, the
+    history backfilled by the command line, then a maintainer signs in and reads it."""
+    expected_rows = history(fake_github)
+    fake_github.add_installation(INSTALLATION, OWNER, [REPO])
+    fake_github.grant_user_access("mona", INSTALLATION)
+    fake_github.signed_in_login = "mona"
+    fake_github.auto_authorize = True
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    client_id, client_secret = fake_github.oauth_client(callback_urls=[f"{base}/insights/callback"])
+    env = _environment(tmp_path, fake_github, port, client_id, client_secret)
+
+    backfill = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "insights", "backfill", f"{OWNER}/{REPO}", "--since", "365d",
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await backfill.communicate()
+    assert backfill.returncode == 0, err.decode()
+    summary = (out + err).decode()
+    assert f"{len(expected_rows)} rows added" in summary, summary
+
+    report = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "insights", "report", "--repo", f"{OWNER}/{REPO}", "--since", "365d",
+        "--format", "json", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
+    )
+    figures = json.loads((await report.communicate())[0])
+    issues = figures["first_response"]["issues"]["all"]
+    assert issues["count"] > 0 and issues["responded"] > 0
+
+    process = await _start_serve(tmp_path, fake_github, port, client_id, client_secret)
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await page.goto(f"{base}/insights/{OWNER}/{REPO}?days=365")
+            await page.get_by_role("heading", name=f"{OWNER}/{REPO}").wait_for()
+            await _charts_drawn(page, ["first_response", "activity"])
+            row = " ".join((await page.locator("tr", has_text="Issues").first.inner_text()).split())
+            assert row.startswith(f"Issues {issues['count']} {issues['responded']} "), row
+            await page.screenshot(path=str(tmp_path / "3-after-backfill.png"), full_page=True)
+            await browser.close()
+    finally:
+        process.terminate()
+        await process.wait()
