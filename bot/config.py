@@ -168,7 +168,10 @@ class RepoConfig(dict[str, Any]):
     def label_names(self) -> dict[str, str]:
         """The good-first-issue and help-wanted labels' names in this repository."""
         labels = self.section("good_first_issue").get("labels") or {}
-        return {"good_first_issue": labels.get("good_first_issue", "good first issue"), "help_wanted": labels.get("help_wanted", "help wanted")}
+        return {
+            "good_first_issue": labels.get("good_first_issue", "good first issue"),
+            "help_wanted": labels.get("help_wanted", "help wanted"),
+        }
 
 
 class ConfigLoader:

@@ -215,7 +215,14 @@ class EventContext:
         return await compute(self._services.activity.inbox, scope)
 
     async def record_outcome(
-        self, kind: str, number: int, *, once_per: str = "", detail: str | None = None, actor: str | None = None, is_pull: bool = False
+        self,
+        kind: str,
+        number: int,
+        *,
+        once_per: str = "",
+        detail: str | None = None,
+        actor: str | None = None,
+        is_pull: bool = False,
     ) -> None:
         """Remember one of the bot's outcomes (``bot.insights.activity``'s kinds) on an issue or
         pull request of this repository, once per ``once_per`` and ``detail``."""

@@ -44,32 +44,25 @@ async def item_reopened(event: sansio.Event, ctx: EventContext) -> None:
     await record(ctx, [*activity.item_rows(ctx.full_name, item), reopened])
 
 
+# Each event's comment, review or review comment: the kind of row it makes, and its payload key.
+RESPONSES = {
+    "issue_comment": (activity.COMMENT, "comment"),
+    "pull_request_review": (activity.REVIEW, "review"),
+    "pull_request_review_comment": (activity.REVIEW_COMMENT, "comment"),
+}
+
+
 @router.register("issue_comment", action="created")
-@accepts_bots
-async def commented(event: sansio.Event, ctx: EventContext) -> None:
-    issue = event.data["issue"]
-    comment = activity.comment_row(
-        ctx.full_name, activity.COMMENT, event.data["comment"], number=issue["number"], is_pull="pull_request" in issue
-    )
-    await record(ctx, [*activity.item_rows(ctx.full_name, issue), comment])
-
-
 @router.register("pull_request_review", action="submitted")
-@accepts_bots
-async def reviewed(event: sansio.Event, ctx: EventContext) -> None:
-    pull = event.data["pull_request"]
-    review = activity.comment_row(ctx.full_name, activity.REVIEW, event.data["review"], number=pull["number"], is_pull=True)
-    await record(ctx, [*activity.item_rows(ctx.full_name, pull), review])
-
-
 @router.register("pull_request_review_comment", action="created")
 @accepts_bots
-async def review_commented(event: sansio.Event, ctx: EventContext) -> None:
-    pull = event.data["pull_request"]
-    comment = activity.comment_row(
-        ctx.full_name, activity.REVIEW_COMMENT, event.data["comment"], number=pull["number"], is_pull=True
+async def responded(event: sansio.Event, ctx: EventContext) -> None:
+    kind, key = RESPONSES[event.event]
+    item = event.data.get("pull_request") or event.data["issue"]
+    response = activity.comment_row(
+        ctx.full_name, kind, event.data[key], number=item["number"], is_pull=activity.is_pull_request(item)
     )
-    await record(ctx, [*activity.item_rows(ctx.full_name, pull), comment])
+    await record(ctx, [*activity.item_rows(ctx.full_name, item), response])
 
 
 @router.register("issues", action="labeled")

@@ -114,7 +114,7 @@ def _person(user: Any) -> dict[str, Any]:
     return {"actor": (user or {}).get("login"), "is_bot": is_bot(user)}
 
 
-def _is_pull(issue: Mapping[str, Any]) -> bool:
+def is_pull_request(issue: Mapping[str, Any]) -> bool:
     """An issue object from the issues API or an ``issue_comment`` payload is a pull request's
     when it carries ``pull_request``; a pull request object always has ``merged_at``'s key."""
     return "pull_request" in issue or "merged_at" in issue or "merged" in issue
@@ -123,7 +123,7 @@ def _is_pull(issue: Mapping[str, Any]) -> bool:
 def item_rows(repository: str, item: Mapping[str, Any]) -> list[Activity]:
     """What an issue or pull request object says of itself: opened, and closed or merged when it is."""
     number = item["number"]
-    pull = _is_pull(item)
+    pull = is_pull_request(item)
     base = f"{repository.lower()}#{number}"
     author = item.get("user")
     rows = [
@@ -157,7 +157,8 @@ def item_rows(repository: str, item: Mapping[str, Any]) -> list[Activity]:
 def reopened_row(repository: str, item: Mapping[str, Any], sender: Any, at: float) -> Activity:
     return Activity(
         key=f"{repository.lower()}#{item['number']}:reopened:{int(at)}",
-        repository=repository, kind=REOPENED, number=item["number"], at=at, is_pull=_is_pull(item), **_person(sender),
+        repository=repository, kind=REOPENED, number=item["number"], at=at, is_pull=is_pull_request(item),
+        **_person(sender),
     )
 
 
@@ -241,5 +242,6 @@ class ActivityLog:
     async def prune(self) -> int:
         """Forget rows older than the retention period; how many."""
         cutoff = time.time() - self.retention_days * 86400
-        return await self.inbox.transaction(lambda conn: conn.execute(delete(activity).where(activity.c.at < cutoff)).rowcount)
+        old = delete(activity).where(activity.c.at < cutoff)
+        return await self.inbox.transaction(lambda conn: conn.execute(old).rowcount)
 
