@@ -204,8 +204,9 @@ class EventContext:
         return await self._services.inbox.marked(kind, key)
 
     async def record_activity(self, rows: list[Activity]) -> None:
-        """Remember community activity for the insights (a fact recorded before stays as it was)."""
-        if self._services.activity is not None and rows:
+        """Remember community activity for the insights (a fact recorded before stays as it was),
+        unless the repository's config turns insights off."""
+        if self._services.activity is not None and rows and (await self.config()).enabled("insights"):
             await self._services.activity.record(rows)
 
     async def community_figures(self, scope: Scope) -> dict[str, Any]:

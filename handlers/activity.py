@@ -20,11 +20,6 @@ from bot.insights import activity
 router = Router()
 
 
-async def record(ctx: EventContext, rows: list[activity.Activity]) -> None:
-    if (await ctx.config()).enabled("insights"):
-        await ctx.record_activity(rows)
-
-
 @router.register("issues", action="opened")
 @router.register("issues", action="closed")
 @router.register("pull_request", action="opened")
@@ -32,7 +27,7 @@ async def record(ctx: EventContext, rows: list[activity.Activity]) -> None:
 @accepts_bots
 async def item_changed(event: sansio.Event, ctx: EventContext) -> None:
     item = event.data.get("pull_request") or event.data["issue"]
-    await record(ctx, activity.item_rows(ctx.full_name, item))
+    await ctx.record_activity(activity.item_rows(ctx.full_name, item))
 
 
 @router.register("issues", action="reopened")
@@ -41,7 +36,7 @@ async def item_changed(event: sansio.Event, ctx: EventContext) -> None:
 async def item_reopened(event: sansio.Event, ctx: EventContext) -> None:
     item = event.data.get("pull_request") or event.data["issue"]
     reopened = activity.reopened_row(ctx.full_name, item, event.data.get("sender"), github_time(item["updated_at"]))
-    await record(ctx, [*activity.item_rows(ctx.full_name, item), reopened])
+    await ctx.record_activity([*activity.item_rows(ctx.full_name, item), reopened])
 
 
 # Each event's comment, review or review comment: the kind of row it makes, and its payload key.
@@ -62,15 +57,14 @@ async def responded(event: sansio.Event, ctx: EventContext) -> None:
     response = activity.comment_row(
         ctx.full_name, kind, event.data[key], number=item["number"], is_pull=activity.is_pull_request(item)
     )
-    await record(ctx, [*activity.item_rows(ctx.full_name, item), response])
+    await ctx.record_activity([*activity.item_rows(ctx.full_name, item), response])
 
 
 @router.register("issues", action="labeled")
 @accepts_bots
 async def labeled(event: sansio.Event, ctx: EventContext) -> None:
-    config = await ctx.config()
     label = (event.data.get("label") or {}).get("name") or ""
-    if not config.enabled("insights") or label.lower() != config.label_names()["good_first_issue"].lower():
+    if label.lower() != (await ctx.config()).label_names()["good_first_issue"].lower():
         return
     issue = event.data["issue"]
     at = github_time(issue["updated_at"])

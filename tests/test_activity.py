@@ -192,3 +192,12 @@ async def test_each_check_verdict_is_recorded_per_head(start_bot: Any, fake_gith
         (activity.DCO, dco_test.NUMBER, "action_required", True, verdicts[0]),
         (activity.DCO, dco_test.NUMBER, "success", True, verdicts[1]),
     ]
+
+
+async def test_no_outcome_is_recorded_where_insights_are_off(start_bot: Any, fake_github: Any) -> None:
+    client = await start_bot([welcome.router])
+    fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", "insights:\n  enabled: false\n")
+    fake_github.add_issue(OWNER, REPO, number=41, author="newbie", author_id=person()["id"])
+    await send(client, "issues", opened_issue(41))
+    assert len(fake_github.comments(OWNER, REPO, 41)) == 1  # welcomed all the same
+    assert await rows(client) == []
