@@ -93,7 +93,7 @@ async def test_a_maintainer_signs_in_and_reads_the_charts_in_a_browser(tmp_path,
     await _seed(tmp_path / "bot.db")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    client_id, client_secret = fake_github.oauth_client(callback_urls=[f"{base}/insights/callback"])
+    client_id, client_secret = fake_github.oauth_client(callback_urls=[f"{base}/insights/_callback"])
     fake_github.add_installation(70, ORG, [*READABLE, PRIVATE], private=[PRIVATE])
     fake_github.grant_user_access("mona", 70, list(READABLE))
     fake_github.signed_in_login = "mona"
@@ -146,7 +146,7 @@ async def test_a_maintainer_signs_in_and_reads_the_charts_in_a_browser(tmp_path,
 
         hosts = {urlsplit(url).hostname for url in requested if not url.startswith("data:")}
         assert hosts == {"127.0.0.1"}, f"a request left the machine: {sorted(hosts)}"
-        assert f"{base}/insights/static/plotly.min.js" in {url.split("?")[0] for url in requested}
+        assert f"{base}/insights/_static/plotly.min.js" in {url.split("?")[0] for url in requested}
         for html in (overview, repository):
             assert PRIVATE not in html
     finally:
@@ -169,7 +169,7 @@ async def test_a_maintainer_installs_backfills_signs_in_and_sees_the_health_at_a
     fake_github.auto_authorize = True
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    client_id, client_secret = fake_github.oauth_client(callback_urls=[f"{base}/insights/callback"])
+    client_id, client_secret = fake_github.oauth_client(callback_urls=[f"{base}/insights/_callback"])
     env = _environment(tmp_path, fake_github, port, client_id, client_secret)
 
     backfill = await asyncio.create_subprocess_exec(

@@ -161,7 +161,7 @@ async def insights(aiohttp_client: Any, make_settings: Any, github: Any) -> Test
     )
 
 
-async def to_github(client: TestClient, path: str = "/insights/login") -> str:
+async def to_github(client: TestClient, path: str = "/insights/_login") -> str:
     answer = await client.get(path, allow_redirects=False)
     assert answer.status == 302, await answer.text()
     return answer.headers["Location"]
@@ -184,7 +184,7 @@ async def authorize_on_github(authorize_url: str, fake: Any) -> str:
 async def sign_in(client: TestClient, fake: Any, path: str = "/insights") -> aiohttp.ClientResponse:
     """Ask for ``path``, sign in through GitHub's page, follow back: the last answer."""
     location = await to_github(client, path)
-    if location.startswith("/insights/login"):
+    if location.startswith("/insights/_login"):
         location = await to_github(client, location)
     back = await authorize_on_github(location, fake)
     return await client.get(path_of(back))
@@ -248,13 +248,13 @@ async def test_no_session_no_data_every_page_sends_to_sign_in(insights, github):
         answer = await insights.get(path, allow_redirects=False)
         assert answer.status == 302
         login = urlsplit(answer.headers["Location"])
-        assert login.path == "/insights/login" and parse_qs(login.query) == {"next": [path]}
+        assert login.path == "/insights/_login" and parse_qs(login.query) == {"next": [path]}
     location = await to_github(insights)
     parts = urlsplit(location)
     query = parse_qs(parts.query)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{github.url}/login/oauth/authorize"
     assert query["client_id"] == [bot_of(insights).settings.client_id]
-    assert query["redirect_uri"] == [str(insights.make_url("/insights/callback"))]
+    assert query["redirect_uri"] == [str(insights.make_url("/insights/_callback"))]
     assert len(query["state"][0]) >= 40
     assert query["state"] != parse_qs(urlsplit(await to_github(insights)).query)["state"], "a new state each time"
 
@@ -266,18 +266,18 @@ async def test_behind_a_public_https_address_sign_in_comes_back_there_and_the_co
     settings = make_settings(github_url=github.url, client_id=client_id, client_secret=client_secret,
                              public_url="https://bot.example.org")
     client = await aiohttp_client(create_app(settings, []))
-    answer = await client.get("/insights/login", allow_redirects=False)
+    answer = await client.get("/insights/_login", allow_redirects=False)
     assert parse_qs(urlsplit(answer.headers["Location"]).query)["redirect_uri"] == [
-        "https://bot.example.org/insights/callback"
+        "https://bot.example.org/insights/_callback"
     ]
     assert answer.cookies[SESSION_COOKIE]["secure"]
 
 
 async def test_sign_in_round_trip_lands_where_the_visitor_was_going(insights, github):
     await seed(insights)
-    location = await to_github(insights, f"/insights/login?next=/insights/{ORG}/{PUBLIC}")
+    location = await to_github(insights, f"/insights/_login?next=/insights/{ORG}/{PUBLIC}")
     back = await authorize_on_github(location, github)
-    assert back.startswith(str(insights.make_url("/insights/callback?")))
+    assert back.startswith(str(insights.make_url("/insights/_callback?")))
     landed = await insights.get(path_of(back), allow_redirects=False)
     assert landed.status == 302 and landed.headers["Location"] == f"/insights/{ORG}/{PUBLIC}"
     cookie = landed.cookies[SESSION_COOKIE]
@@ -303,7 +303,7 @@ async def test_a_forged_state_is_refused_and_no_code_is_exchanged(insights, gith
     assert answer.status == 400 and "does not belong to a sign-in started in this browser" in html
     assert "Traceback" not in html and "Sign in with GitHub" in html
     await to_github(insights)
-    odd = await insights.get("/insights/callback", params={"code": "c", "state": "état"})
+    odd = await insights.get("/insights/_callback", params={"code": "c", "state": "état"})
     assert odd.status == 400, "a state that is not even ASCII is refused the same way"
     assert not [call for call in github.calls if call.user_login], "the code was not exchanged"
     assert (await insights.get("/insights", allow_redirects=False)).status == 302, "still signed out"
@@ -319,11 +319,11 @@ async def test_a_callback_in_a_browser_that_started_no_sign_in_is_refused(insigh
 
 async def test_declined_bad_code_and_github_down_each_say_so(insights, github, aiohttp_client, make_settings):
     state = parse_qs(urlsplit(await to_github(insights)).query)["state"][0]
-    declined = await insights.get("/insights/callback", params={"error": "access_denied", "state": state})
+    declined = await insights.get("/insights/_callback", params={"error": "access_denied", "state": state})
     assert declined.status == 403 and "you declined" in await declined.text()
 
     state = parse_qs(urlsplit(await to_github(insights)).query)["state"][0]
-    bad_code = await insights.get("/insights/callback", params={"code": "not-a-code", "state": state})
+    bad_code = await insights.get("/insights/_callback", params={"code": "not-a-code", "state": state})
     assert bad_code.status == 400 and "did not accept the sign-in code" in await bad_code.text()
 
     # GitHub does not answer at all (nothing listens where it should be).
@@ -331,7 +331,7 @@ async def test_declined_bad_code_and_github_down_each_say_so(insights, github, a
     down = await aiohttp_client(create_app(make_settings(github_url=closed, api_url=closed, client_id="Iv1.x",
                                                          client_secret="secret"), []))
     state = parse_qs(urlsplit(await to_github(down)).query)["state"][0]
-    answer = await down.get("/insights/callback", params={"code": "a-code", "state": state})
+    answer = await down.get("/insights/_callback", params={"code": "a-code", "state": state})
     html = await answer.text()
     assert answer.status == 502 and "GitHub could not be asked who you are" in html and "Traceback" not in html
 
@@ -339,22 +339,22 @@ async def test_declined_bad_code_and_github_down_each_say_so(insights, github, a
 async def test_without_an_oauth_client_the_pages_say_how_to_set_one_and_show_nothing(start_bot):
     client = await start_bot()
     await seed(client)
-    for path in ("/insights", f"/insights/{ORG}", "/insights/login"):
+    for path in ("/insights", f"/insights/{ORG}", "/insights/_login"):
         answer = await client.get(path, allow_redirects=False)
         html = await answer.text()
         assert answer.status == 503
         assert "GITHUB_CLIENT_ID" in html and "GITHUB_CLIENT_SECRET" in html and "setup page" in html
-        assert str(client.make_url("/insights/callback")) in html, "the callback URL to give GitHub"
+        assert str(client.make_url("/insights/_callback")) in html, "the callback URL to give GitHub"
         assert "data-figure" not in html and ORG not in html
 
 
 async def test_sign_out_needs_the_pages_own_form(insights, github):
     await sign_in(insights, github)
     overview = await (await insights.get("/insights")).text()
-    refused = await insights.post("/insights/logout", data={"csrf": "guessed"})
+    refused = await insights.post("/insights/_logout", data={"csrf": "guessed"})
     assert refused.status == 400
     assert (await insights.get("/insights", allow_redirects=False)).status == 200, "still signed in"
-    signed_out = await insights.post("/insights/logout", data={"csrf": hidden(overview, "csrf")})
+    signed_out = await insights.post("/insights/_logout", data={"csrf": hidden(overview, "csrf")})
     assert signed_out.status == 200 and "You are signed out" in await signed_out.text()
     assert session_cookie(insights) is None, "the cookie is gone"
     assert (await insights.get("/insights", allow_redirects=False)).status == 302
@@ -522,7 +522,7 @@ async def test_pages_load_nothing_from_another_site(insights, github):
         addresses = re.findall(r'(?:src|href|action)="([^"]*)"', html)
         assert addresses and all(address.startswith("/") or address == "data:," for address in addresses), addresses
         assert "//" not in " ".join(addresses)
-        assert '<script src="/insights/static/plotly.min.js?v=' in html
+        assert '<script src="/insights/_static/plotly.min.js?v=' in html
 
 
 async def test_someone_who_can_read_none_of_the_apps_repositories_is_told_so(insights, github):
@@ -544,14 +544,28 @@ async def test_a_database_that_does_not_answer_gives_a_page_not_a_traceback(insi
 
 async def test_plotly_is_served_by_the_bot_from_the_installed_package(insights):
     shipped = importlib.resources.files("plotly").joinpath("package_data/plotly.min.js").read_bytes()
-    answer = await insights.get("/insights/static/plotly.min.js")  # no sign-in needed: it is public code
+    answer = await insights.get("/insights/_static/plotly.min.js")  # no sign-in needed: it is public code
     assert answer.status == 200 and await answer.read() == shipped
     assert answer.headers["Content-Type"].startswith("text/javascript")
     assert answer.headers["Content-Encoding"] == "gzip", "5 MB is worth compressing, once"
     assert "max-age=" in answer.headers["Cache-Control"]
-    again = await insights.get("/insights/static/plotly.min.js", headers={"If-None-Match": answer.headers["ETag"]})
+    again = await insights.get("/insights/_static/plotly.min.js", headers={"If-None-Match": answer.headers["ETag"]})
     assert again.status == 304
-    script = await insights.get("/insights/static/insights.js")
+    script = await insights.get("/insights/_static/insights.js")
     assert script.status == 200 and "Plotly.newPlot" in await script.text()
-    assert (await insights.get("/insights/static/nothing.js")).status == 404
+    assert (await insights.get("/insights/_static/nothing.js")).status == 404
 
+
+
+async def test_organisations_named_login_or_static_have_their_pages(insights, github):
+    """The pages' own routes start with "_", which no GitHub login does."""
+    for number, name in enumerate(("login", "static", "callback", "logout"), start=80):
+        github.add_installation(number, name, ["site"])
+        github.grant_user_access("mona", number)
+        await ActivityLog(bot_of(insights).inbox).record(community_rows(f"{name}/site", now=time.time(), seed=number))
+    await sign_in(insights, github)
+    for name in ("login", "static", "callback", "logout"):
+        for path in (f"/insights/{name}", f"/insights/{name}/site"):
+            page = await insights.get(path, allow_redirects=False)
+            assert page.status == 200, path
+            assert f"{name}" in await page.text()

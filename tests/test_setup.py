@@ -122,7 +122,7 @@ def test_the_manifest_carries_this_servers_webhook_and_callback_and_app_yaml_sta
     filled = registration_manifest(manifest, webhook_url="https://bot.example.org/webhook", callback_url="http://127.0.0.1:3000/setup/callback")
     assert filled["hook_attributes"] == {"url": "https://bot.example.org/webhook", "active": True}
     assert filled["redirect_url"] == "http://127.0.0.1:3000/setup/callback"
-    assert filled["callback_urls"] == ["https://bot.example.org/insights/callback", "http://127.0.0.1:3000/insights/callback"]
+    assert filled["callback_urls"] == ["https://bot.example.org/insights/_callback", "http://127.0.0.1:3000/insights/_callback"]
     assert filled["default_permissions"] == manifest["default_permissions"]
     assert manifest["hook_attributes"]["url"] == "https://bot.example.com/webhook"
 
@@ -234,7 +234,7 @@ async def test_once_registered_the_same_process_serves_the_insights_pages_with_s
     monkeypatch.setenv("GITHUB_URL", fake_github.url)  # GitHub's sign-in pages, for the bot that starts
     assert (await page.get("/insights", allow_redirects=False)).status == 404, "no app yet"
     action, manifest = await start_registration(page)
-    assert f"http://127.0.0.1:{setup_settings.port}/insights/callback" in manifest["callback_urls"]
+    assert f"http://127.0.0.1:{setup_settings.port}/insights/_callback" in manifest["callback_urls"]
     assert (await page.get(callback_path(await confirm_on_github(action, manifest)))).status == 200
 
     # GitHub knows the new app's OAuth client and callback URLs from the manifest; the bot read

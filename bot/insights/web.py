@@ -9,9 +9,9 @@ They live in a sub-application under ``/insights``, so that only these routes pa
   there, and only those;
 - ``GET /insights/{owner}/{repo}``: one repository's, or the same 404 whether it does not exist
   or the visitor cannot read it;
-- ``GET /insights/login``, ``GET /insights/callback``, ``POST /insights/logout``: "Sign in with
+- ``GET /insights/_login``, ``GET /insights/_callback``, ``POST /insights/_logout``: "Sign in with
   GitHub", through the app's own OAuth client;
-- ``GET /insights/static/{name}``: plotly.js, from the installed plotly package, and the
+- ``GET /insights/_static/{name}``: plotly.js, from the installed plotly package, and the
   pages' chart script: nothing is fetched from another site.
 
 ``?days=`` (30, 90 or 365) sets the window the figures cover.
@@ -68,7 +68,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREFIX = "/insights"
-CALLBACK_PATH = f"{PREFIX}/callback"
+# The pages' own routes start with "_", which no GitHub login does: /insights/{owner} stays free
+# for an organisation named "login" or "static".
+CALLBACK_PATH = f"{PREFIX}/_callback"
 SESSION_COOKIE = "community_bot_insights"
 SESSION_SECONDS = 8 * 3600
 SESSION_KEY_INFO = b"community-bot insights session"
@@ -298,10 +300,10 @@ class Insights:
         app = web.Application(middlewares=[self._middleware])
         # Fixed paths first: they win over an owner of the same name.
         app.router.add_get("", self.overview)
-        app.router.add_get("/login", self.login)
-        app.router.add_get("/callback", self.callback)
-        app.router.add_post("/logout", self.logout)
-        app.router.add_get("/static/{name}", self.static)
+        app.router.add_get("/_login", self.login)
+        app.router.add_get("/_callback", self.callback)
+        app.router.add_post("/_logout", self.logout)
+        app.router.add_get("/_static/{name}", self.static)
         app.router.add_get("/{owner}", self.owner_page)
         app.router.add_get("/{owner}/{repo}", self.repository_page)
         return app
@@ -322,7 +324,7 @@ class Insights:
     def _render(self, template: str, request: web.Request, **variables: Any) -> str:
         return self._pages.get_template(template).render(
             path=request.path,
-            static=f"{PREFIX}/static",
+            static=f"{PREFIX}/_static",
             static_version=self._static_version,
             windows=WINDOWS,
             **variables,
@@ -372,7 +374,7 @@ class Insights:
         self._check_sign_in_configured(request)
         session = await aiohttp_session.get_session(request)
         if not session.get("login"):
-            raise web.HTTPFound(f"{PREFIX}/login?{urlencode({'next': request.path_qs})}")
+            raise web.HTTPFound(f"{PREFIX}/_login?{urlencode({'next': request.path_qs})}")
         return Visitor(
             login=session["login"],
             access={owner: tuple(names) for owner, names in session["access"].items()},
