@@ -77,8 +77,12 @@ activity = Table(
     ),
     Index("ix_activity_repository_number", "repository", "number", "at", "kind", "actor", "is_bot"),
     Index("ix_activity_at", "at"),  # pruning
-    # "Was this their first contribution here?"
-    Index("ix_activity_actor_repository_kind_at", "actor", "repository", "kind", "at"),
+    # "Was this their first contribution here?", and a newcomer's contributions, person by
+    # person: covering too, with the owner for an organisation's figures.
+    Index(
+        "ix_activity_actor_repository_kind_at",
+        "actor", "repository", "kind", "at", "owner", "number", "is_bot", "month",
+    ),
 )
 
 DEFAULT_RETENTION_DAYS = 730

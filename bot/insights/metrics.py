@@ -415,37 +415,42 @@ class _Figures:
         of that first contribution, before ``until`` (``returned``; ``return_rate`` their share);
         ``complete`` once 90 days have passed since the month's end by ``until``, when later
         first contributions have had all their time to return."""
-        rows = activity.alias("contributions")
-        in_window = (
-            select(rows.c.actor, rows.c.repository, rows.c.number, rows.c.at, rows.c.month)
-            .where(*self.in_window(rows), rows.c.kind.in_(CONTRIBUTION_KINDS), ~rows.c.is_bot,
-                   rows.c.actor.is_not(None))
-            .cte("in_window")
-        )
+        def contributing(rows: Any) -> list[ColumnElement[bool]]:
+            """People's contributions in the window."""
+            return [*self.in_window(rows), rows.c.kind.in_(CONTRIBUTION_KINDS), ~rows.c.is_bot,
+                    rows.c.actor.is_not(None)]
+
+        everyone, rows = activity.alias("everyone"), activity.alias("contributions")
         # Those who contributed in the window and never before it in the scope (asked once per
         # person); their later contributions, before ``until``, are in the window too.
         newcomers = (
-            select(in_window.c.actor)
-            .group_by(in_window.c.actor)
-            .having(~self.any_earlier(CONTRIBUTION_KINDS, lambda earlier: (earlier.c.actor == in_window.c.actor,
+            select(everyone.c.actor)
+            .where(*contributing(everyone))
+            .group_by(everyone.c.actor)
+            .having(~self.any_earlier(CONTRIBUTION_KINDS, lambda earlier: (earlier.c.actor == everyone.c.actor,
                                                                           *self.in_scope(earlier))))
         )
+        # The newcomers' contributions are read from the table again, not from the rows grouped
+        # above: PostgreSQL cannot estimate how many people pass the test (it guesses one), and
+        # from a common table expression it read all of the window's rows again for each
+        # newcomer. From the table it reads each newcomer's through the (actor, repository,
+        # kind, at) index, which holds all they need.
         first_item = {
-            "partition_by": in_window.c.actor,
-            "order_by": [in_window.c.at, in_window.c.repository, in_window.c.number],
+            "partition_by": rows.c.actor,
+            "order_by": [rows.c.at, rows.c.repository, rows.c.number],
         }
         contributions = (
             select(
-                in_window.c.actor,
-                in_window.c.repository,
-                in_window.c.number,
-                in_window.c.at,
-                in_window.c.month,
-                func.min(in_window.c.at).over(partition_by=in_window.c.actor).label("first_at"),
-                func.first_value(in_window.c.repository).over(**first_item).label("first_repository"),
-                func.first_value(in_window.c.number).over(**first_item).label("first_number"),
+                rows.c.actor,
+                rows.c.repository,
+                rows.c.number,
+                rows.c.at,
+                rows.c.month,
+                func.min(rows.c.at).over(partition_by=rows.c.actor).label("first_at"),
+                func.first_value(rows.c.repository).over(**first_item).label("first_repository"),
+                func.first_value(rows.c.number).over(**first_item).label("first_number"),
             )
-            .where(in_window.c.actor.in_(newcomers))
+            .where(*contributing(rows), rows.c.actor.in_(newcomers))
             .subquery()
         )
         returning = and_(
