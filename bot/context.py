@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import gidgethub
 from gidgethub import sansio
 from gidgethub.abc import GitHubAPI
 
@@ -130,6 +131,26 @@ class EventContext:
         )
         log.info("comment %s", outcome, extra={"fields": {"kind": kind, "number": number}})
         return outcome
+
+    async def react(self, comment_id: int, content: str) -> None:
+        """React to a comment of this repository's issues or pull requests (``+1``, ``confused``)."""
+        await self.gh.post(
+            "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+            {"owner": self.owner, "repo": self.repo, "comment_id": comment_id},
+            data={"content": content},
+        )
+
+    async def open_issue_once(self, kind: str, owner: str, repo: str, title: str, body: str) -> None:
+        """Open an issue in a repository of this installation, once ever per ``kind``: a
+        redelivered event opens no second one (the same delivery processed again after a crash
+        still may, rather than never)."""
+        delivery = self.event.delivery_id or ""
+        if await self.mark(kind, f"{owner}/{repo}".lower(), delivery) != delivery:
+            return
+        try:
+            await self.gh.post("/repos/{owner}/{repo}/issues", {"owner": owner, "repo": repo}, data={"title": title, "body": body})
+        except gidgethub.BadRequest as exc:  # issues turned off, or archived since
+            log.warning("could not open the issue %s: %s", kind, exc, extra={"fields": {"repository": f"{owner}/{repo}"}})
 
     async def role(self, login: str) -> str:
         """The person's role on this repository (``bot.lookups.ROLES``), asked of GitHub, cached."""

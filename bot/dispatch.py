@@ -11,6 +11,7 @@ from typing import Any
 from gidgethub import routing, sansio
 
 from .checks import rerequested_pull_request
+from .config import touches_config
 from .context import EventContext, Services, is_bot
 from .metrics import Metrics
 
@@ -51,6 +52,37 @@ def pull_request_check(router: routing.Router, name: str, actions: Iterable[str]
             router.add(on_pull_request, "pull_request", action=action)
         router.add(on_rerun, "check_run", action="rerequested")
         router.add(on_rerun, "check_suite", action="rerequested")
+        return check
+
+    return register
+
+
+RepositoryCheck = Callable[[EventContext, str, str], Awaitable[None]]
+
+
+def on_repository_setup(router: routing.Router) -> Callable[[RepositoryCheck], RepositoryCheck]:
+    """Make ``check(ctx, owner, repo)`` run for each repository the app is installed on, as it
+    is, and again after a push to a repository's default branch that may have changed its
+    config (a section just turned on)."""
+
+    def register(check: RepositoryCheck) -> RepositoryCheck:
+        async def on_installed(event: sansio.Event, ctx: EventContext) -> None:
+            repositories = event.data.get("repositories") or event.data.get("repositories_added") or []
+            for repository in repositories:
+                owner, _, name = repository["full_name"].partition("/")
+                await check(ctx, owner, name)
+
+        async def on_push(event: sansio.Event, ctx: EventContext) -> None:
+            repository = event.data["repository"]
+            if event.data.get("ref") == f"refs/heads/{repository.get('default_branch')}" and touches_config(event.data):
+                await check(ctx, ctx.owner, ctx.repo)
+
+        for handler in (on_installed, on_push):
+            handler.__module__ = check.__module__
+            handler.__qualname__ = f"{check.__qualname__}.{handler.__name__}"
+        router.add(on_installed, "installation", action="created")
+        router.add(on_installed, "installation_repositories", action="added")
+        router.add(on_push, "push")
         return check
 
     return register

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import BigInteger, Column, Float, String, Table, select
 from sqlalchemy.engine import Connection
 
+from . import export
 from .inbox import Inbox, metadata
 
 # On the inbox's metadata: whoever opens an inbox after importing this module gets the table.
@@ -119,17 +120,13 @@ class SignatureBook:
 
 def to_json(signatures: Iterable[Signature]) -> str:
     """A JSON list of objects with Signature's fields, signed_at in ISO 8601 UTC."""
-    return json.dumps([_exported(signature) for signature in signatures], indent=2, ensure_ascii=False) + "\n"
+    return export.to_json(_exported(signature) for signature in signatures)
 
 
 def to_csv(signatures: Iterable[Signature]) -> str:
     """CSV with a header row of Signature's fields, signed_at in ISO 8601 UTC; no comment
     link is an empty cell."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(_exported(signature) for signature in signatures)
-    return out.getvalue()
+    return export.to_csv((_exported(signature) for signature in signatures), FIELDS)
 
 
 def parse_export(text: str, format: str) -> list[Signature]:
@@ -147,13 +144,7 @@ def parse_export(text: str, format: str) -> list[Signature]:
 
 
 def _exported(signature: Signature) -> dict[str, Any]:
-    return {**dataclasses.asdict(signature), "signed_at": _iso(signature.signed_at)}
-
-
-def _iso(moment: float) -> str:
-    """UTC, with a Z; microseconds only when there are some (GitHub's times are whole seconds)."""
-    when = datetime.datetime.fromtimestamp(moment, datetime.UTC)
-    return when.isoformat(timespec="microseconds" if when.microsecond else "seconds").replace("+00:00", "Z")
+    return {**dataclasses.asdict(signature), "signed_at": export.iso(signature.signed_at)}
 
 
 def _json_entries(text: str) -> list[tuple[str, dict[str, Any]]]:
@@ -267,7 +258,7 @@ def _moment(value: Any, where: str) -> float:
     if not math.isfinite(value):
         raise ValueError(problem)
     try:
-        _iso(value)  # it must export again
+        export.iso(value)  # it must export again
     except (OverflowError, OSError, ValueError):
         raise ValueError(problem) from None
     return float(value)

@@ -133,11 +133,7 @@ async def record_signature(ctx: EventContext, config: RepoConfig, number: int, c
     people = contributors(commits, co_authors=bool(section.get("check_co_authors")))
     if signer["id"] not in {person.user_id for person in people}:
         # Signed all the same, and acknowledged; this pull request does not wait for them.
-        await ctx.gh.post(
-            "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
-            {"owner": ctx.owner, "repo": ctx.repo, "comment_id": comment["id"]},
-            data={"content": "+1"},
-        )
+        await ctx.react(comment["id"], "+1")
         return
     await check_pull_request(ctx, pull, commits=commits)
     # Their other open pull requests here were waiting for this signature too.

@@ -12,13 +12,13 @@ import logging
 import time
 from typing import Any
 
-import gidgethub
 from gidgethub import sansio
 from gidgethub.routing import Router
 
 from bot.commands import commands
-from bot.config import RepoConfig, fetch_file, touches_config
+from bot.config import RepoConfig, fetch_file
 from bot.context import EventContext, is_bot
+from bot.dispatch import on_repository_setup
 from bot.github import github_time
 from bot.heat import DEFAULT_THRESHOLD, Heat, measure
 from bot.insights import activity
@@ -97,23 +97,6 @@ async def first_interaction(event: sansio.Event, ctx: EventContext) -> None:
     url = await code_of_conduct_url(ctx, config)
     if url:
         await ctx.comment(item["number"], "code-of-conduct", "code_of_conduct.md", code_of_conduct_url=url, repo=ctx.full_name)
-
-
-@router.register("push")
-async def pushed(event: sansio.Event, ctx: EventContext) -> None:
-    """A push that touches the config may have turned this section on."""
-    repository = event.data["repository"]
-    if event.data.get("ref") == f"refs/heads/{repository.get('default_branch')}" and touches_config(event.data):
-        await suggest_code_of_conduct(ctx, ctx.owner, ctx.repo)
-
-
-@router.register("installation", action="created")
-@router.register("installation_repositories", action="added")
-async def installed(event: sansio.Event, ctx: EventContext) -> None:
-    repositories = event.data.get("repositories") or event.data.get("repositories_added") or []
-    for repository in repositories:
-        owner, _, name = repository["full_name"].partition("/")
-        await suggest_code_of_conduct(ctx, owner, name)
 
 
 # Acting -------------------------------------------------------------------------------------
@@ -246,21 +229,11 @@ async def code_of_conduct_url(ctx: EventContext, config: RepoConfig, owner: str 
     return None
 
 
+@on_repository_setup(router)
 async def suggest_code_of_conduct(ctx: EventContext, owner: str, repo: str) -> None:
     """Open one issue, once ever, suggesting a code of conduct to a repository that has none."""
     config = await ctx.config(owner, repo)
     if not config.enabled("conduct") or await code_of_conduct_url(ctx, config, owner, repo):
         return
-    # Once ever; the same delivery processed again after a crash may still post it.
-    delivery = ctx.event.delivery_id or ""
-    if await ctx.mark("conduct.suggested", f"{owner}/{repo}".lower(), delivery) != delivery:
-        return
     body = await ctx.render("code_of_conduct_missing.md", repo=f"{owner}/{repo}", covenant_url=COVENANT_URL)
-    try:
-        await ctx.gh.post(
-            "/repos/{owner}/{repo}/issues",
-            {"owner": owner, "repo": repo},
-            data={"title": "Add a code of conduct", "body": body},
-        )
-    except gidgethub.BadRequest as exc:
-        log.warning("could not suggest a code of conduct: %s", exc, extra={"fields": {"repository": f"{owner}/{repo}"}})
+    await ctx.open_issue_once("conduct.suggested", owner, repo, "Add a code of conduct", body)

@@ -121,7 +121,7 @@ async def comment_created(event: sansio.Event, ctx: EventContext) -> None:
             done = await label_command(ctx, config, issue, command.name, login)
         else:
             done = await claim_command(ctx, config, issue, command.name, login)
-        await react(ctx, comment["id"], "+1" if done else "confused")
+        await ctx.react(comment["id"], "+1" if done else "confused")
 
 
 @router.register("issues", action="labeled")
@@ -246,14 +246,6 @@ async def post_guide(ctx: EventContext, config: RepoConfig, issue: dict[str, Any
         contributing_url=files.contributing_url,
         claims=int(section.get("max_claims_per_person", 1)),
         expiry_days=int(section.get("claim_expiry_days", 14)),
-    )
-
-
-async def react(ctx: EventContext, comment_id: int, content: str) -> None:
-    await ctx.gh.post(
-        "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
-        {"owner": ctx.owner, "repo": ctx.repo, "comment_id": comment_id},
-        data={"content": content},
     )
 
 
