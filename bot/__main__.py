@@ -1,8 +1,8 @@
 """``community-bot``: serve the app (registering it on GitHub first, from a setup page, when
 it has no credentials), replay one payload through the handlers without GitHub, export and
-import the CLA signatures kept in the database, check config files, ask GitHub again for the
-deliveries it could not deliver, read repositories' history into the insights' activity log, or
-report the insights' figures."""
+import the CLA signatures kept in the database, export the license waivers for an audit, check
+config files, ask GitHub again for the deliveries it could not deliver, read repositories'
+history into the insights' activity log, or report the insights' figures."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ from .insights.backfill import Backfill, LogView, NotInstalled, RichView, Summar
 from .insights.metrics import Scope, compute
 from .insights.metrics import repositories as recorded_repositories
 from .insights.report import format_report
+from .licensing.waivers import WaiverBook
+from .licensing.waivers import to_csv as waivers_csv
+from .licensing.waivers import to_json as waivers_json
 from .redeliver import missed_deliveries, redeliver
 from .render import Renderer
 from .settings import (
@@ -193,14 +196,27 @@ def cla_export(args: argparse.Namespace) -> int:
     if signatures is None:
         return 2
     text = to_csv(signatures) if args.format == "csv" else to_json(signatures)
-    if args.output is None:
+    return _write_export(text, args.output, _counted(len(signatures)))
+
+
+def license_waivers(args: argparse.Namespace) -> int:
+    logs.configure("WARNING")
+    waivers = _in_database(lambda inbox: WaiverBook(inbox).all(), doing="export", must_exist=True)
+    if waivers is None:
+        return 2
+    text = waivers_csv(waivers) if args.format == "csv" else waivers_json(waivers)
+    return _write_export(text, args.output, f"{len(waivers)} waiver" + ("" if len(waivers) == 1 else "s"))
+
+
+def _write_export(text: str, output: str | None, counted: str) -> int:
+    if output is None:
         sys.stdout.write(text)
         return 0
     try:
-        Path(args.output).write_text(text, encoding="utf-8")
+        Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
-        return _failed(f"cannot write {args.output}: {exc.strerror}")
-    print(f"community-bot: exported {_counted(len(signatures))} to {args.output}")
+        return _failed(f"cannot write {output}: {exc.strerror}")
+    print(f"community-bot: exported {counted} to {output}")
     return 0
 
 
@@ -441,6 +457,12 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("file", help="an export, as written by `cla export` or in the same shape")
     load.add_argument("--format", choices=EXPORT_FORMATS, help="default: from the file's extension, .csv or .json")
     load.set_defaults(run=cla_import)
+    licensing = commands.add_parser("licenses", help="the license waivers maintainers granted (DATABASE_URL only)")
+    licensing_commands = licensing.add_subparsers(dest="licenses_command", required=True)
+    waivers = licensing_commands.add_parser("waivers", help="write every waiver, oldest first, for an audit")
+    waivers.add_argument("--format", choices=EXPORT_FORMATS, default="csv", help="default: csv")
+    waivers.add_argument("--output", help="write to this file instead of standard output")
+    waivers.set_defaults(run=license_waivers)
     config = commands.add_parser("config", help=f"check {CONFIG_PATH} files")
     config_commands = config.add_subparsers(dest="config_command", required=True)
     checking = config_commands.add_parser(

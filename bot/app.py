@@ -21,6 +21,7 @@ from .github import GitHubApp
 from .inbox import ClaimedDelivery, Inbox
 from .insights.activity import ActivityLog
 from .insights.web import Insights, add_insights_routes
+from .licensing.waivers import WaiverBook
 from .logs import delivery_context
 from .metrics import Metrics
 from .redeliver import PeriodicRedelivery
@@ -85,6 +86,7 @@ class Bot:
             app_slug=self.github.slug,
             client_for=self.github.installation_client,
             signatures=SignatureBook(self.inbox),
+            waivers=WaiverBook(self.inbox),
             activity=self.activity,
         )
         self.dispatcher = Dispatcher(self._routers, services, self.metrics)

@@ -81,6 +81,18 @@ DEFAULTS: dict[str, Any] = {
         "extra_terms": [],
         "ignore_terms": [],
     },
+    # Off like DCO and CLA: a failing Licenses check can block merging. No allow or deny list:
+    # with neither, every license passes and the check only lists what comes in.
+    "licenses": {
+        "enabled": False,
+        "unknown": "neutral",
+        "scopes": ["runtime"],
+        "ignore": [],
+        "spdx_headers": "off",
+        "exclude_paths": [],
+        "license_change_label": None,
+        "missing_license_issue": True,
+    },
     # Community health insights: activity is recorded unless turned off; the report issue is
     # posted only where a repository is named for it.
     "insights": {
@@ -143,9 +155,10 @@ def parse_extends(value: str, owner: str) -> tuple[str, str, str]:
     return other_owner or owner, repo, path or CONFIG_PATH
 
 
-async def fetch_file(gh: GitHubAPI, owner: str, repo: str, path: str) -> str | None:
-    """A file's text on the default branch, or None where there is no such file."""
-    answer = await getitem_or_none(gh, "/repos/{owner}/{repo}/contents/{+path}", {"owner": owner, "repo": repo, "path": path})
+async def fetch_file(gh: GitHubAPI, owner: str, repo: str, path: str, *, ref: str | None = None) -> str | None:
+    """A file's text on the default branch (or at ``ref``), or None where there is no such file."""
+    url = "/repos/{owner}/{repo}/contents/{+path}{?ref}"
+    answer = await getitem_or_none(gh, url, {"owner": owner, "repo": repo, "path": path, "ref": ref})
     if not isinstance(answer, Mapping) or answer.get("type") != "file" or "content" not in answer:
         return None
     return base64.b64decode(answer["content"]).decode("utf-8", errors="replace")

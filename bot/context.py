@@ -20,6 +20,7 @@ from .github import is_bot  # noqa: F401 (handlers ask the context)
 from .inbox import Inbox
 from .insights.activity import Activity, ActivityLog, outcome_row
 from .insights.metrics import Scope, compute
+from .licensing.waivers import Waiver, WaiverBook
 from .lookups import CommunityFiles, Lookups
 from .render import Renderer
 from .signatures import SignatureBook
@@ -43,6 +44,7 @@ class Services:
     signatures: SignatureBook | None = None
     # Where community activity and the bot's outcomes are remembered (insights); None: nowhere.
     activity: ActivityLog | None = None
+    waivers: WaiverBook | None = None
 
 
 class EventContext:
@@ -184,6 +186,19 @@ class EventContext:
         if self._services.signatures is None:
             raise LookupError("no signature book: CLA signatures cannot be read or kept here")
         return self._services.signatures
+
+    async def license_waivers(self) -> list[Waiver]:
+        """The license waivers that apply in this repository: its own and its organisation's
+        (none where nothing is kept, as under ``replay``)."""
+        if self._services.waivers is None:
+            return []
+        return await self._services.waivers.for_repository(self.owner, self.repo)
+
+    async def grant_waiver(self, waiver: Waiver) -> bool:
+        """Record a license waiver; False when it was recorded already, or nothing is kept here."""
+        if self._services.waivers is None:
+            return False
+        return await self._services.waivers.grant(waiver)
 
     async def is_team_member(self, org: str, team: str, login: str) -> bool:
         return await self._services.lookups.is_team_member(self.gh, org, team, login)

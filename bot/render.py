@@ -43,6 +43,11 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+def table_cell(value: Any) -> str:
+    """Text that stays in its Markdown table cell: no pipe ends it, no newline breaks the row."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
 def literal(text: str) -> str:
     """A template that prints ``text`` as it is, for messages written before templates were."""
     return "{% raw %}" + text.replace("{% endraw %}", "{ % endraw % }") + "{% endraw %}"
@@ -82,6 +87,7 @@ class Renderer:
             # times before every render.
             auto_reload=False,
         )
+        self._env.filters["cell"] = table_cell
 
     def render(self, name: str, variables: dict[str, Any], *, override: str | None = None) -> str:
         """The template ``name``; a repository's ``override`` wins unless it fails to render."""

@@ -9,7 +9,7 @@ config, templates and storage. Handlers know GitHub events, not HTTP.
 
 from gidgethub.routing import Router
 
-from . import activity, cla, conduct, dco, good_first_issue, insights_report, welcome
+from . import activity, cla, conduct, dco, good_first_issue, insights_report, licenses, welcome
 
 ROUTERS: list[Router] = [
     activity.router,
@@ -18,5 +18,6 @@ ROUTERS: list[Router] = [
     dco.router,
     good_first_issue.router,
     insights_report.router,
+    licenses.router,
     welcome.router,
 ]

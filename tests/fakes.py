@@ -51,6 +51,12 @@ add_installation() and grant_user_access(). The same installations answer the
 app's own lookups (GET /app/installations, /orgs/{org}/installation and the like)
 and GET /installation/repositories.
 
+For the Licenses check it answers GitHub's dependency review between two commits
+(set_dependency_changes(), entries built with dependency_change(); or, after
+disable_dependency_graph(), GitHub's 403 or 404), a repository's detected license
+(set_repository_license(); none by default, a 404) and a pull request's files
+(add_pull_request_files(), entries built with pull_file(); at most 3,000, paginated).
+
 Each installation (and the app, and each signed-in user) has its own rate limit,
 counted down by every answer but a 304; set_rate_limit() spends it, and once spent
 GitHub's 403 answers everything until the reset.
@@ -156,6 +162,24 @@ OAUTH_AUTHORIZE_PATH = "/login/oauth/authorize"
 OAUTH_CONFIRM_PATH = "/login/oauth/authorize/confirm"
 OAUTH_TOKEN_PATH = "/login/oauth/access_token"
 OAUTH_CODE_LIFETIME = 600  # seconds
+# GitHub lists at most this many files of a pull request.
+MAX_PULL_FILES = 3000
+# What the dependency review answers where the dependency graph is off.
+DEPENDENCY_GRAPH_OFF = (
+    "Dependency review is not supported on this repository. Please ensure that Dependency graph is"
+    " enabled, see https://github.com/{owner}/{repo}/settings/security_analysis"
+)
+# The manifest a dependency is found in, by ecosystem, where a test does not say.
+MANIFESTS = {
+    "npm": "package-lock.json",
+    "pip": "requirements.txt",
+    "maven": "pom.xml",
+    "rubygems": "Gemfile.lock",
+    "cargo": "Cargo.lock",
+    "gomod": "go.mod",
+    "actions": ".github/workflows/ci.yml",
+}
+PURL_TYPES = {"pip": "pypi", "rubygems": "gem", "gomod": "golang", "actions": "githubactions"}
 # GitHub's answers to an exchange it refuses, each with HTTP status 200.
 OAUTH_ERRORS = {
     "incorrect_client_credentials": "The client_id and/or client_secret passed are incorrect.",
@@ -245,6 +269,71 @@ def example(event: str, action: str | None = None, index: int = 0) -> dict:
             f"no example #{index} of {event!r} with action {action!r}; "
             f"{len(matches)} match, actions of {event!r}: {actions}"
         ) from None
+
+
+def dependency_change(
+    name: str,
+    version: str,
+    *,
+    license: str | None = "MIT",
+    ecosystem: str = "npm",
+    scope: str = "runtime",
+    change_type: str = "added",
+    manifest: str | None = None,
+    package_url: str | None = None,
+    source_repository_url: str | None = None,
+) -> dict:
+    """One entry of GitHub's dependency review answer (dependency-graph/diff-range), its
+    package URL made as GitHub makes them (pkg:npm/%40scope/name@1.0, pkg:maven/group/artifact@1.0)."""
+    if package_url is None:
+        path = name.replace(":", "/") if ecosystem == "maven" else name
+        if path.startswith("@"):
+            path = "%40" + path[1:]
+        package_url = f"pkg:{PURL_TYPES.get(ecosystem, ecosystem)}/{path}@{version}"
+    return {
+        "change_type": change_type,
+        "manifest": manifest or MANIFESTS.get(ecosystem, "manifest"),
+        "ecosystem": ecosystem,
+        "name": name,
+        "version": version,
+        "package_url": package_url,
+        "license": license,
+        "source_repository_url": source_repository_url,
+        "vulnerabilities": [],
+        "scope": scope,
+    }
+
+
+def pull_file(
+    filename: str,
+    *,
+    status: str = "added",
+    patch: str | None = None,
+    additions: int | None = None,
+    deletions: int = 0,
+    previous_filename: str | None = None,
+) -> dict:
+    """One entry of a pull request's files (a diff-entry), as GitHub lists them; without a
+    patch, as GitHub lists a file too large (or binary) to show one."""
+    sha = hashlib.sha1(filename.encode() + (patch or "").encode()).hexdigest()
+    if additions is None:
+        additions = sum(line.startswith("+") for line in (patch or "").splitlines())
+    entry = {
+        "sha": sha,
+        "filename": filename,
+        "status": status,
+        "additions": additions,
+        "deletions": deletions,
+        "changes": additions + deletions,
+        "blob_url": f"{GITHUB_HTML}/octo/repo/blob/{sha}/{filename}",
+        "raw_url": f"{GITHUB_HTML}/octo/repo/raw/{sha}/{filename}",
+        "contents_url": f"{GITHUB_API}/repos/octo/repo/contents/{filename}?ref={sha}",
+    }
+    if patch is not None:
+        entry["patch"] = patch
+    if previous_filename is not None:
+        entry["previous_filename"] = previous_filename
+    return entry
 
 
 def commit(
@@ -726,6 +815,13 @@ class FakeGitHub:
         self._check_runs: list[_CheckRun] = []  # oldest first
         self._check_suites: dict[tuple[str, str, str], int] = {}  # owner, repo, sha -> id
         self._org_members: dict[str, set[str]] = {}  # lower-case org -> lower-case logins
+        # Licenses: dependency review answers by (repository, "BASE...HEAD"), repositories whose
+        # dependency graph answers an error instead, repositories' detected licenses, and pull
+        # requests' files (in GitHub's order).
+        self._dependency_changes: dict[tuple[str, str, str], list[dict]] = {}
+        self._graph_off: dict[RepoKey, int] = {}
+        self._licenses: dict[RepoKey, dict] = {}
+        self._pull_files: dict[tuple[str, str, int], list[dict]] = {}
         # The manifest flow: who is signed in to GitHub's web pages, the manifests shown
         # for confirmation (by the reference their form carries), the apps created from
         # them, the manifests refused, and every code the app tried to convert.
@@ -820,6 +916,9 @@ class FakeGitHub:
             ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits"): self._list_pull_commits,
             ("GET", "/repos/{owner}/{repo}/commits"): self._list_commits,
             ("GET", "/repos/{owner}/{repo}/compare/{basehead}"): self._compare,
+            ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files"): self._list_pull_files,
+            ("GET", "/repos/{owner}/{repo}/dependency-graph/compare/{basehead}"): self._dependency_review,
+            ("GET", "/repos/{owner}/{repo}/license"): self._get_license,
             ("POST", "/repos/{owner}/{repo}/check-runs"): self._create_check_run,
             ("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"): self._update_check_run,
             (
@@ -1415,6 +1514,34 @@ class FakeGitHub:
             answer["annotations"] = copy.deepcopy(run.annotations)
             runs.append(answer)
         return runs
+
+    def set_dependency_changes(
+        self, owner: str, repo: str, basehead: str | tuple[str, str], changes: list[dict]
+    ) -> None:
+        """What GitHub's dependency review answers between two commits (see
+        dependency_change()); "BASE...HEAD" or (base, head). Where nothing is seeded for a
+        pair, the dependency graph finds no change: []."""
+        if isinstance(basehead, tuple):
+            basehead = "...".join(basehead)
+        self._dependency_changes[(*_repo_key(owner, repo), basehead)] = copy.deepcopy(changes)
+
+    def disable_dependency_graph(self, owner: str, repo: str, status: int = 403) -> None:
+        """The dependency review answers as where the dependency graph is off (403, with
+        GitHub's message) or the repository is not covered at all (404)."""
+        self._graph_off[_repo_key(owner, repo)] = status
+
+    def set_repository_license(self, owner: str, repo: str, spdx_id: str | None, *, path: str = "LICENSE") -> None:
+        """The license GitHub detects in the repository (None: none, GET .../license answers
+        404, as it does for any repository never given one here)."""
+        if spdx_id is None:
+            self._licenses.pop(_repo_key(owner, repo), None)
+        else:
+            self._licenses[_repo_key(owner, repo)] = {"spdx_id": spdx_id, "path": path}
+
+    def add_pull_request_files(self, owner: str, repo: str, number: int, files: list[dict]) -> None:
+        """A pull request's changed files, in GitHub's order (see pull_file()); replaces
+        those seeded before, as a push would. A pull request with none seeded lists none."""
+        self._pull_files[_issue_key(owner, repo, number)] = copy.deepcopy(files)
 
     def add_org_member(self, org: str, login: str) -> None:
         """Make someone a member of an organisation, publicly or privately alike."""
@@ -2396,6 +2523,30 @@ class FakeGitHub:
         if not paged or int(request.query.get("page", 1)) <= 1:
             answer["files"] = []  # the fake's commits change no files
         return _Reply(200, answer, headers)
+
+    def _list_pull_files(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        issue = self._find_pull(params)
+        if issue is None:
+            return _error(404)
+        files = self._pull_files.get(self._key_of(issue), [])
+        # GitHub lists at most 3,000 files of a pull request, whatever the pages ask.
+        return self._page(request, files[:MAX_PULL_FILES])
+
+    def _dependency_review(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        owner, repo = params["owner"], params["repo"]
+        status = self._graph_off.get(_repo_key(owner, repo))
+        if status == 403:
+            return _error(403, DEPENDENCY_GRAPH_OFF.format(owner=owner, repo=repo))
+        if status is not None:
+            return _error(status)
+        return _Reply(200, copy.deepcopy(self._dependency_changes.get((*_repo_key(owner, repo), params["basehead"]), [])))
+
+    def _get_license(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        owner, repo = params["owner"], params["repo"]
+        found = self._licenses.get(_repo_key(owner, repo))
+        if found is None:
+            return _error(404)
+        return _Reply(200, _license_object(owner, repo, found["path"], found["spdx_id"], request.query.get("ref")))
 
     def _find_pull(self, params: dict[str, str]) -> _Issue | None:
         """The pull request of that number: an issue's number is not found, as on GitHub."""
@@ -3609,6 +3760,22 @@ def _qualifier_test(name: str, values: list[str]) -> Callable[[_Issue], bool] | 
             return None
         return lambda issue: any(facts[value](issue) for value in values)
     return None
+
+
+def _license_object(owner: str, repo: str, path: str, spdx_id: str, ref: str | None) -> dict:
+    """GET /repos/{owner}/{repo}/license: the license file as contents, with what GitHub
+    detected in it."""
+    key = spdx_id.lower()
+    return {
+        **_file_object(owner, repo, path, ref, f"{spdx_id} license text\n"),
+        "license": {
+            "key": key,
+            "name": f"{spdx_id} License",
+            "spdx_id": spdx_id,
+            "url": f"{GITHUB_API}/licenses/{key}",
+            "node_id": "MDc6TGljZW5zZTEz",
+        },
+    }
 
 
 def _file_object(owner: str, repo: str, path: str, ref: str | None, text: str) -> dict:

@@ -18,11 +18,14 @@ from gidgethub.aiohttp import GitHubAPI
 from gidgethub.apps import get_jwt
 
 from tests.fakes import (
+    DEPENDENCY_GRAPH_OFF,
     FakeGitHub,
     commit,
+    dependency_change,
     example,
     load_examples,
     make_private_key,
+    pull_file,
     rest_spec,
     sign,
 )
@@ -2078,3 +2081,74 @@ async def test_a_spent_rate_limit_is_refused_until_its_reset(fake, gh, token, se
     async with session.get(f"{base_url}/repos/octo/hello", headers={"authorization": f"token {token}"}) as answer:
         assert answer.status == 404 and answer.headers["x-ratelimit-remaining"] == "4999", "a new window"
     assert fake.violations == []
+
+
+# Licenses: dependency review, a repository's license, a pull request's files --------------
+
+DIFF = "/repos/{owner}/{repo}/dependency-graph/compare/{basehead}"
+FILES = "/repos/{owner}/{repo}/pulls/{pull_number}/files"
+
+
+async def test_dependency_review_answers_what_was_seeded_and_nothing_otherwise(gh, fake):
+    changes = [
+        dependency_change("@acme/ui", "1.0.0"),
+        dependency_change("org.apache.commons:commons-text", "1.10.0", ecosystem="maven", license="Apache-2.0"),
+        dependency_change("requests", "2.32.0", ecosystem="pip", scope="development", change_type="removed", license=None),
+    ]
+    fake.set_dependency_changes("octo", "hello", ("a" * 40, "b" * 40), changes)
+    answer = await gh.getitem(DIFF, {"owner": "octo", "repo": "hello", "basehead": f"{'a' * 40}...{'b' * 40}"})
+    assert [c["package_url"] for c in answer] == [
+        "pkg:npm/%40acme/ui@1.0.0",
+        "pkg:maven/org.apache.commons/commons-text@1.10.0",
+        "pkg:pypi/requests@2.32.0",
+    ]
+    assert [c["manifest"] for c in answer] == ["package-lock.json", "pom.xml", "requirements.txt"]
+    assert rest_spec().response_errors("GET", DIFF, 200, answer) == []
+    assert await gh.getitem(DIFF, {"owner": "octo", "repo": "hello", "basehead": "main...feature"}) == []
+
+
+@pytest.mark.parametrize("status", [403, 404])
+async def test_dependency_review_where_the_graph_is_off(gh, fake, status):
+    fake.disable_dependency_graph("octo", "hello", status=status)
+    with pytest.raises(BadRequest) as refused:
+        await gh.getitem(DIFF, {"owner": "octo", "repo": "hello", "basehead": "main...feature"})
+    assert refused.value.status_code == status
+    if status == 403:
+        assert str(refused.value) == DEPENDENCY_GRAPH_OFF.format(owner="octo", repo="hello")
+    fake.assert_no_violations()
+
+
+async def test_a_repositorys_license_or_none(gh, fake):
+    with pytest.raises(BadRequest) as refused:
+        await gh.getitem("/repos/octo/hello/license")
+    assert refused.value.status_code == 404
+    fake.set_repository_license("octo", "hello", "Apache-2.0")
+    answer = await gh.getitem("/repos/octo/hello/license")
+    assert (answer["path"], answer["license"]["spdx_id"], answer["license"]["key"]) == ("LICENSE", "Apache-2.0", "apache-2.0")
+    assert rest_spec().response_errors("GET", "/repos/{owner}/{repo}/license", 200, answer) == []
+    fake.set_repository_license("octo", "hello", None)
+    with pytest.raises(BadRequest):
+        await gh.getitem("/repos/octo/hello/license")
+    fake.assert_no_violations()
+
+
+async def test_a_pull_requests_files_are_paginated_up_to_3000(gh, fake):
+    pull = fake.add_pull_request_commits("octo", "hello", 3, [commit(message="Many files")])
+    assert await gh.getitem("/repos/octo/hello/pulls/3/files") == []
+    fake.add_pull_request_files("octo", "hello", 3, [pull_file(f"src/f{i}.py", patch="@@ -0,0 +1 @@\n+x = 1") for i in range(3100)])
+    listed = [f async for f in gh.getiter(FILES + "{?per_page}", {"owner": "octo", "repo": "hello", "pull_number": 3, "per_page": 100})]
+    assert len(listed) == 3000 and listed[0]["filename"] == "src/f0.py" and listed[0]["additions"] == 1
+    assert len(fake.calls_to("GET", FILES)) == 1 + 30  # the empty list, then 30 pages
+    assert rest_spec().response_errors("GET", FILES, 200, listed[:100]) == []
+    assert pull["number"] == 3
+    with pytest.raises(BadRequest) as refused:
+        await gh.getitem("/repos/octo/hello/pulls/404/files")
+    assert refused.value.status_code == 404
+    fake.assert_no_violations()
+
+
+async def test_a_files_page_github_would_refuse_is_a_violation(gh, fake):
+    fake.add_pull_request_commits("octo", "hello", 3, [commit(message="One file")])
+    with pytest.raises(BadRequest):
+        await gh.getitem("/repos/octo/hello/pulls/three/files")
+    assert "pull_number='three'" in fake.violations[0]
