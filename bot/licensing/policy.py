@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import license_expression
@@ -36,6 +36,8 @@ from license_expression import AND, OR, LicenseSymbol, LicenseWithExceptionSymbo
 ALLOWED, DENIED, UNKNOWN = "allowed", "denied", "unknown"
 # Said by GitHub and SPDX tools for "no license could be found": no expression to judge.
 NO_ASSERTION = {"", "NOASSERTION", "NONE"}
+# A deprecated SPDX id as the index keeps it: one word with a version (GPL-2.0, LGPL-2.1+).
+_DEPRECATED_ID = re.compile(r"[A-Za-z][A-Za-z0-9.-]*[0-9][A-Za-z0-9.-]*\+?")
 _VERSIONED = re.compile(r"(?P<family>.+?)-(?P<version>\d+(?:\.\d+)*)-(?P<kind>only|or-later)", re.IGNORECASE)
 
 
@@ -51,10 +53,12 @@ class Term:
 
     license: str
     exception: str | None = None
-    known: bool = True  # an id in SPDX's list (or a LicenseRef the policy names)
+    known: bool = True  # written as an id on SPDX's list (or a LicenseRef the policy names)
+    written: str | None = None  # how it was written, where that is not an SPDX id
 
     def __str__(self) -> str:
-        return f"{self.license} WITH {self.exception}" if self.exception else self.license
+        license = self.license if self.known else self.written or self.license
+        return f"{license} WITH {self.exception}" if self.exception else license
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,45 +88,80 @@ def normalise(text: str) -> str | None:
     return None if parsed is None else parsed.render()
 
 
-def alternatives(expression: Any, named: frozenset[str] = frozenset()) -> list[tuple[Term, ...]]:
+def alternatives(expression: Any, identified: Mapping[str, tuple[bool, str]] | None = None) -> list[tuple[Term, ...]]:
     """The ways to take a parsed expression: each a tuple of terms that must all be accepted.
-    ``named``: lower-case ids outside SPDX's list that the policy names, known all the same."""
+    ``identified``: for each license key (lower-case), whether it was written as an SPDX id or
+    one the policy names (``identify``); without it, whether the key itself is one."""
     if isinstance(expression, OR):
-        return [alt for arg in expression.args for alt in alternatives(arg, named)]
+        return [alt for arg in expression.args for alt in alternatives(arg, identified)]
     if isinstance(expression, AND):
         combined: list[tuple[Term, ...]] = [()]
         for arg in expression.args:
-            combined = [left + right for left in combined for right in alternatives(arg, named)]
+            combined = [left + right for left in combined for right in alternatives(arg, identified)]
         return combined
     if isinstance(expression, LicenseWithExceptionSymbol):
-        term = _term(expression.license_symbol, named)
+        term = _term(expression.license_symbol, identified)
         return [(dataclasses.replace(term, exception=expression.exception_symbol.key),)]
-    return [(_term(expression, named),)]
+    return [(_term(expression, identified),)]
 
 
-def _term(symbol: LicenseSymbol, named: frozenset[str]) -> Term:
+def _term(symbol: LicenseSymbol, identified: Mapping[str, tuple[bool, str]] | None) -> Term:
     key = symbol.key
-    known = isinstance(symbol, LicenseSymbol) and (_is_spdx(key) or key.lower() in named)
-    return Term(key, known=known)
+    if identified is None:
+        return Term(key, known=is_spdx_id(key))
+    known, written = identified.get(key.lower(), (False, key))
+    return Term(key, known=known, written=None if known else written)
 
 
-def _is_spdx(key: str) -> bool:
-    return key.lower() in _spdx_keys()
+def identify(text: str, named: frozenset[str] = frozenset()) -> dict[str, tuple[bool, str]]:
+    """For each license an expression names (by its SPDX key, lower-case), whether it was
+    written as an SPDX id, today's or deprecated, or as one the policy names; and how it was
+    written. The SPDX index
+    also resolves names that are not SPDX ids (``GPL`` to GPL-1.0-or-later, a LicenseRef of
+    ScanCode's to MIT-0): those are guesses, and a guess is not a declaration."""
+    found: dict[str, tuple[bool, str]] = {}
+    for token, written, _ in licensing().tokenize(text, strict=False, simple=False):
+        if isinstance(token, LicenseWithExceptionSymbol):
+            key, written = token.license_symbol.key, re.split(r"\s+with\s+", written, flags=re.IGNORECASE)[0]
+        elif isinstance(token, LicenseSymbol):
+            key = token.key
+        else:
+            continue
+        declared = is_spdx_id(written) or written.strip().lower() in named
+        if not declared or key.lower() not in found:
+            found[key.lower()] = (declared, written.strip())
+    return found
+
+
+def is_spdx_id(text: str) -> bool:
+    """Whether ``text`` is an id on SPDX's license list, today's or deprecated, letter case
+    aside; ``X+`` (SPDX's "or later" operator) of one too."""
+    written = text.strip().lower()
+    return written in _spdx_ids() or (written.endswith("+") and written[:-1] in _spdx_ids())
 
 
 @functools.cache
-def _spdx_keys() -> frozenset[str]:
-    keys: set[str] = set()
-    for symbol in licensing().known_symbols.values():
-        keys.add(symbol.key.lower())
-    return frozenset(keys)
+def _spdx_ids() -> frozenset[str]:
+    """SPDX's license ids (lower-case) as the index bundled with license-expression lists
+    them, with the deprecated ones it keeps as aliases (``GPL-2.0``, ``LGPL-2.1+``). The
+    index's other aliases are ScanCode's names, not SPDX's: free text (``GPL 2.0``),
+    ``LicenseRef-`` keys, or bare family names with no version (``GPL``)."""
+    ids: set[str] = set()
+    for entry in license_expression.get_license_index():
+        key = entry.get("spdx_license_key") or ""
+        if key and not key.startswith("LicenseRef-") and not entry.get("is_exception"):
+            ids.add(key.lower())
+        for alias in entry.get("other_spdx_license_keys") or []:
+            if _DEPRECATED_ID.fullmatch(alias) and not alias.startswith("LicenseRef-"):
+                ids.add(alias.lower())
+    return frozenset(ids)
 
 
 @functools.cache
 def _versions(family: str) -> tuple[str, ...]:
     """The versions SPDX lists of a versioned family (``GPL`` → 1.0, 2.0, 3.0), oldest first."""
     found = set()
-    for key in _spdx_keys():
+    for key in _spdx_ids():
         match = _VERSIONED.fullmatch(key)
         if match and match.group("family") == family.lower():
             found.add(match.group("version"))
@@ -237,7 +276,7 @@ class Policy:
         if parsed is None:
             return Judgement(UNKNOWN, "no license declared")
         expression = parsed.render()
-        ways = alternatives(parsed, self.named)
+        ways = alternatives(parsed, identify(text, self.named))
         verdicts = [self._alternative(way) for way in ways]
         for (verdict, _), way in zip(verdicts, ways):
             if verdict == ALLOWED:
@@ -259,13 +298,14 @@ class Policy:
         """One alternative's verdict and, where it does not pass, why. Without an allow list,
         an alternative passes unless it needs a denied license or one no one can identify."""
         if self.allow is not None:
-            refused = [t for t in terms if not self._allowed(t)]
+            # A license the index only guessed at (written "GPL") is not taken on the guess.
+            refused = [t for t in terms if not t.known or not self._allowed(t)]
             if not refused:
                 return ALLOWED, ""
             if all(not t.known for t in refused):
                 return UNKNOWN, f"{_listing(refused)} not an SPDX license id the policy knows"
             return DENIED, f"{_listing([t for t in refused if t.known])} not on the allow list"
-        denied = [t for t in terms if self._denied(t)]
+        denied = [t for t in terms if t.known and self._denied(t)]
         if denied:
             return DENIED, f"{_listing(denied)} on the deny list"
         strangers = [t for t in terms if not t.known]
@@ -304,6 +344,6 @@ def strangers(entries: Iterable[str]) -> Iterator[str]:
     """The allow or deny entries that name no SPDX license (a typo such as ``Apache2`` would
     otherwise refuse every Apache-2.0 package without a word)."""
     for entry in entries:
-        for term in _entry_terms(entry):
-            if not (_is_spdx(term.license) or term.license.lower().startswith("licenseref-") or term.license == "OTHER"):
-                yield str(entry)
+        written = re.split(r"\s+with\s+", str(entry).strip(), flags=re.IGNORECASE)[0]
+        if not (is_spdx_id(written) or written.lower().startswith("licenseref-") or written.upper() == "OTHER"):
+            yield str(entry)
