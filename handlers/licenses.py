@@ -86,7 +86,7 @@ class Findings:
         found: list[Dependency | NewFile] = [
             d for d in self.dependencies if d.verdict == DENIED or (d.verdict == UNKNOWN and unknown_fails)
         ]
-        if _headers(section) == "require":
+        if headers_mode(section) == "require":
             found += [f for f in self.files if f.verdict != ALLOWED]
         return found
 
@@ -95,12 +95,12 @@ class Findings:
         found: list[Dependency | NewFile] = []
         if section.get("unknown", "neutral") == "neutral":
             found += [d for d in self.dependencies if d.verdict == UNKNOWN]
-        if _headers(section) == "warn":
+        if headers_mode(section) == "warn":
             found += [f for f in self.files if f.verdict != ALLOWED]
         return found
 
 
-def _headers(section: dict[str, Any]) -> str:
+def headers_mode(section: dict[str, Any]) -> str:
     # YAML reads a bare `off` as false.
     return section.get("spdx_headers") or "off"
 
@@ -348,7 +348,7 @@ async def gather_findings(ctx: EventContext, pull: dict[str, Any], section: dict
             {"owner": ctx.owner, "repo": ctx.repo, "pull_number": pull["number"], "per_page": 100},
         )
     ]
-    new_files = await judge_new_files(ctx, pull, files, section, policy) if _headers(section) != "off" else []
+    new_files = await judge_new_files(ctx, pull, files, section, policy) if headers_mode(section) != "off" else []
     return Findings(
         dependencies=judge_dependencies(changes or [], section, policy, waivers),
         files=new_files,

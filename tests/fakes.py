@@ -1525,10 +1525,14 @@ class FakeGitHub:
             basehead = "...".join(basehead)
         self._dependency_changes[(*_repo_key(owner, repo), basehead)] = copy.deepcopy(changes)
 
-    def disable_dependency_graph(self, owner: str, repo: str, status: int = 403) -> None:
+    def disable_dependency_graph(self, owner: str, repo: str, status: int | None = 403) -> None:
         """The dependency review answers as where the dependency graph is off (403, with
-        GitHub's message) or the repository is not covered at all (404)."""
-        self._graph_off[_repo_key(owner, repo)] = status
+        GitHub's message) or the repository is not covered at all (404); status None turns
+        the graph on again."""
+        if status is None:
+            self._graph_off.pop(_repo_key(owner, repo), None)
+        else:
+            self._graph_off[_repo_key(owner, repo)] = status
 
     def set_repository_license(self, owner: str, repo: str, spdx_id: str | None, *, path: str = "LICENSE") -> None:
         """The license GitHub detects in the repository (None: none, GET .../license answers

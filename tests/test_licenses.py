@@ -404,3 +404,26 @@ async def test_turning_the_section_on_by_a_push_asks_for_a_license(start_bot, fa
     await settle(client)
     [created] = fake_github.calls_to("POST", "/repos/{owner}/{repo}/issues")
     assert created.path == f"/repos/{OWNER}/{REPO}/issues"
+
+
+async def test_a_rerequested_check_is_computed_again(bot, fake_github):
+    fake_github.disable_dependency_graph(OWNER, REPO)
+    run = await check(bot, fake_github, [dependency_change("gpl-thing", "2.0.0", license="GPL-3.0-only")])
+    assert run["conclusion"] == "neutral"
+    fake_github.disable_dependency_graph(OWNER, REPO, status=None)  # a maintainer turns the graph on
+    payload = copy.deepcopy(installed(example("check_run", "rerequested")))
+    payload["repository"] = pull_request_event(fake_github.pull_request(OWNER, REPO, NUMBER))["repository"]
+    payload["check_run"].update(id=run["id"], name="Licenses", head_sha=run["head_sha"], external_id=run["external_id"], pull_requests=[])
+    payload["check_run"]["app"]["slug"] = "community-bot"
+    payload["sender"] = {"login": "mona", "id": 583231, "type": "User"}
+    await deliver(bot, "check_run", payload)
+    await settle(bot)
+    [rerun] = fake_github.check_runs(OWNER, REPO, head_sha=run["head_sha"], name="Licenses")
+    assert rerun["id"] == run["id"] and rerun["conclusion"] == "failure"
+
+
+def test_a_bare_off_in_yaml_means_off():
+    from bot.config import parse
+
+    section = parse("licenses:\n  spdx_headers: off\n")["licenses"]
+    assert section["spdx_headers"] is False and licenses.headers_mode(section) == "off"
