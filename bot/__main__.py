@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 import gidgethub
@@ -186,29 +186,26 @@ def _in_database(work: Callable[[Inbox], Awaitable[T]], *, doing: str, must_exis
     return None
 
 
-def _counted(signatures: int) -> str:
-    return f"{signatures} signature" if signatures == 1 else f"{signatures} signatures"
+def _counted(count: int, noun: str = "signature") -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def cla_export(args: argparse.Namespace) -> int:
-    logs.configure("WARNING")
-    signatures = _in_database(lambda inbox: SignatureBook(inbox).all(), doing="export", must_exist=True)
-    if signatures is None:
-        return 2
-    text = to_csv(signatures) if args.format == "csv" else to_json(signatures)
-    return _write_export(text, args.output, _counted(len(signatures)))
+    return _export(lambda inbox: SignatureBook(inbox).all(), to_csv if args.format == "csv" else to_json, args.output, "signature")
 
 
 def license_waivers(args: argparse.Namespace) -> int:
+    return _export(lambda inbox: WaiverBook(inbox).all(), waivers_csv if args.format == "csv" else waivers_json, args.output, "waiver")
+
+
+def _export(read: Callable[[Inbox], Awaitable[list[Any]]], written: Callable[[list[Any]], str], output: str | None, noun: str) -> int:
+    """Write out the records ``read`` from the database, as ``written`` formats them, to
+    ``output`` or standard output."""
     logs.configure("WARNING")
-    waivers = _in_database(lambda inbox: WaiverBook(inbox).all(), doing="export", must_exist=True)
-    if waivers is None:
+    records = _in_database(read, doing="export", must_exist=True)
+    if records is None:
         return 2
-    text = waivers_csv(waivers) if args.format == "csv" else waivers_json(waivers)
-    return _write_export(text, args.output, f"{len(waivers)} waiver" + ("" if len(waivers) == 1 else "s"))
-
-
-def _write_export(text: str, output: str | None, counted: str) -> int:
+    text = written(records)
     if output is None:
         sys.stdout.write(text)
         return 0
@@ -216,7 +213,7 @@ def _write_export(text: str, output: str | None, counted: str) -> int:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
         return _failed(f"cannot write {output}: {exc.strerror}")
-    print(f"community-bot: exported {counted} to {output}")
+    print(f"community-bot: exported {_counted(len(records), noun)} to {output}")
     return 0
 
 
@@ -450,8 +447,7 @@ def parser() -> argparse.ArgumentParser:
     cla = commands.add_parser("cla", help="export or import the CLA signatures kept in the database (DATABASE_URL only)")
     cla_commands = cla.add_subparsers(dest="cla_command", required=True)
     export = cla_commands.add_parser("export", help="write every signature, oldest first")
-    export.add_argument("--format", choices=EXPORT_FORMATS, default="json", help="default: json")
-    export.add_argument("--output", help="write to this file instead of standard output")
+    _export_options(export, default="json")
     export.set_defaults(run=cla_export)
     load = cla_commands.add_parser("import", help="add an export's signatures; those already recorded stay as they are")
     load.add_argument("file", help="an export, as written by `cla export` or in the same shape")
@@ -460,8 +456,7 @@ def parser() -> argparse.ArgumentParser:
     licensing = commands.add_parser("licenses", help="the license waivers maintainers granted (DATABASE_URL only)")
     licensing_commands = licensing.add_subparsers(dest="licenses_command", required=True)
     waivers = licensing_commands.add_parser("waivers", help="write every waiver, oldest first, for an audit")
-    waivers.add_argument("--format", choices=EXPORT_FORMATS, default="csv", help="default: csv")
-    waivers.add_argument("--output", help="write to this file instead of standard output")
+    _export_options(waivers, default="csv")
     waivers.set_defaults(run=license_waivers)
     config = commands.add_parser("config", help=f"check {CONFIG_PATH} files")
     config_commands = config.add_subparsers(dest="config_command", required=True)
@@ -523,6 +518,11 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=REPORT_FORMATS, default="table", help="default: table")
     report.set_defaults(run=insights_report)
     return top
+
+
+def _export_options(command: argparse.ArgumentParser, *, default: str) -> None:
+    command.add_argument("--format", choices=EXPORT_FORMATS, default=default, help=f"default: {default}")
+    command.add_argument("--output", help="write to this file instead of standard output")
 
 
 def main(argv: list[str] | None = None) -> int:
