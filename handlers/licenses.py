@@ -24,7 +24,7 @@ from bot.commands import commands
 from bot.config import fetch_file, matches
 from bot.context import EventContext
 from bot.dispatch import on_repository_setup, pull_request_check
-from bot.github import getitem_or_none
+from bot.github import getitem_or_none, github_time
 from bot.licensing.files import (
     ReuseError,
     ReuseToml,
@@ -36,7 +36,7 @@ from bot.licensing.files import (
     path_matches,
 )
 from bot.licensing.policy import ALLOWED, DENIED, UNKNOWN, Policy, PolicyError, strangers
-from bot.licensing.waivers import Waiver, organisation_scope, repository_scope
+from bot.licensing.waivers import PACKAGE_LENGTH, Waiver, organisation_scope, repository_scope
 from bot.lookups import at_least
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ def waiver_request(arguments: tuple[str, ...]) -> tuple[str, bool, str] | None:
     words = list(arguments)
     organisation = "--org" in words
     words = [word for word in words if word != "--org"]
-    if not words:
+    if not words or len(words[0]) > PACKAGE_LENGTH:
         return None
     return words[0], organisation, " ".join(words[1:])
 
@@ -305,7 +305,7 @@ async def comment_created(event: sansio.Event, ctx: EventContext) -> None:
             package=package,
             scope=organisation_scope(ctx.owner) if organisation else repository_scope(ctx.owner, ctx.repo),
             granted_by=login,
-            granted_at=time.time(),
+            granted_at=github_time(comment["created_at"]) if comment.get("created_at") else time.time(),
             repository=ctx.full_name,
             pull_number=issue["number"],
             reason=reason,

@@ -427,3 +427,10 @@ def test_a_bare_off_in_yaml_means_off():
 
     section = parse("licenses:\n  spdx_headers: off\n")["licenses"]
     assert section["spdx_headers"] is False and licenses.headers_mode(section) == "off"
+
+
+def test_a_waiver_request_reads_package_scope_and_reason():
+    assert licenses.waiver_request(("pkg:npm/left-pad", "build", "only")) == ("pkg:npm/left-pad", False, "build only")
+    assert licenses.waiver_request(("left-pad", "--org")) == ("left-pad", True, "")
+    assert licenses.waiver_request(("--org",)) is None
+    assert licenses.waiver_request(("x" * 501,)) is None

@@ -19,12 +19,14 @@ from sqlalchemy import BigInteger, Column, Float, Integer, String, Table, Text, 
 from .. import export
 from ..inbox import Inbox, metadata
 
+PACKAGE_LENGTH = 500  # the longest package name or URL a waiver keeps
+
 license_waivers = Table(
     "license_waivers",
     metadata,
     # One command comment may grant several waivers, one per line.
     Column("comment_id", BigInteger, primary_key=True),
-    Column("package", String(500), primary_key=True),
+    Column("package", String(PACKAGE_LENGTH), primary_key=True),
     Column("scope", String(300), nullable=False, index=True),
     Column("granted_by", String(100), nullable=False),
     Column("granted_at", Float, nullable=False),
