@@ -10,9 +10,12 @@ import json
 import pytest
 
 from bot.__main__ import main
+from bot.inbox import Inbox, metadata
+from bot.licensing.waivers import Waiver, WaiverBook
 from handlers import licenses
 from tests.conftest import bot_of, comment_event, deliver, installed, settle
 from tests.fakes import commit, dependency_change, example, pull_file
+from tests.test_inbox import POSTGRES
 
 OWNER, REPO = "Codertocat", "Hello-World"
 NUMBER = 2
@@ -434,3 +437,31 @@ def test_a_waiver_request_reads_package_scope_and_reason():
     assert licenses.waiver_request(("left-pad", "--org")) == ("left-pad", True, "")
     assert licenses.waiver_request(("--org",)) is None
     assert licenses.waiver_request(("x" * 501,)) is None
+
+
+@pytest.fixture(params=["sqlite", POSTGRES])
+async def waiver_book(request, tmp_path):
+    """A waiver book on SQLite and on PostgreSQL; the shared PostgreSQL database keeps nothing."""
+    inbox = Inbox(f"sqlite:///{tmp_path / 'bot.db'}" if request.param == "sqlite" else request.param)
+    await inbox.open()
+    await inbox.transaction(metadata.drop_all)
+    await inbox.transaction(metadata.create_all)
+    yield WaiverBook(inbox)
+    await inbox.transaction(metadata.drop_all)
+    await inbox.close()
+
+
+def waiver(package: str, scope: str, comment_id: int, at: float) -> Waiver:
+    return Waiver(package, scope, "maintainer", at, "acme/widgets", 7, "vetted", comment_id, None)
+
+
+async def test_waivers_are_kept_once_per_command_and_found_by_scope(waiver_book):
+    first = waiver("pkg:npm/left-pad", "repo:acme/widgets", 1, 100.0)
+    assert await waiver_book.grant(first) is True
+    assert await waiver_book.grant(first) is False  # a redelivered command
+    await waiver_book.grant(waiver("gpl-thing", "org:acme", 2, 200.0))
+    await waiver_book.grant(waiver("other", "repo:acme/gadgets", 3, 300.0))
+    await waiver_book.grant(waiver("elsewhere", "org:globex", 4, 400.0))
+    found = await waiver_book.for_repository("Acme", "Widgets")
+    assert [w.package for w in found] == ["pkg:npm/left-pad", "gpl-thing"]
+    assert [w.package for w in await waiver_book.all()] == ["pkg:npm/left-pad", "gpl-thing", "other", "elsewhere"]
