@@ -13,7 +13,7 @@ import orjson
 from aiohttp import web
 from gidgethub import routing, sansio
 
-from . import __version__
+from . import __version__, heat
 from .config import ConfigLoader
 from .context import Services
 from .dispatch import Dispatcher
@@ -24,6 +24,7 @@ from .insights.web import Insights, add_insights_routes
 from .licensing.waivers import WaiverBook
 from .logs import delivery_context
 from .metrics import Metrics
+from .perspective import Perspective
 from .redeliver import PeriodicRedelivery
 from .render import Renderer
 from .settings import Settings
@@ -87,9 +88,16 @@ class Bot:
             client_for=self.github.installation_client,
             signatures=SignatureBook(self.inbox),
             waivers=WaiverBook(self.inbox),
+            perspective=(
+                Perspective(self.session, self.settings.perspective_api_key, url=self.settings.perspective_url)
+                if self.settings.perspective_api_key
+                else None
+            ),
             activity=self.activity,
         )
         self.dispatcher = Dispatcher(self._routers, services, self.metrics)
+        # The tone model takes a second to load: in a thread now, not on the loop at the first comment.
+        asyncio.get_running_loop().run_in_executor(None, heat.load_model)
         # Deliveries recorded but unfinished when the last process stopped are claimed now.
         self.pool.start()
         if self.settings.redeliver_every > 0:

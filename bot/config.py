@@ -78,6 +78,7 @@ DEFAULTS: dict[str, Any] = {
         "notify_team": None,
         "report_to": None,
         "public_reminder": True,
+        "perspective": False,
         "extra_terms": [],
         "ignore_terms": [],
     },

@@ -22,6 +22,7 @@ from .insights.activity import Activity, ActivityLog, outcome_row
 from .insights.metrics import Scope, compute
 from .licensing.waivers import Waiver, WaiverBook
 from .lookups import CommunityFiles, Lookups
+from .perspective import Perspective
 from .render import Renderer
 from .signatures import SignatureBook
 
@@ -45,6 +46,8 @@ class Services:
     # Where community activity and the bot's outcomes are remembered (insights); None: nowhere.
     activity: ActivityLog | None = None
     waivers: WaiverBook | None = None
+    # Google's Perspective API where the server has a key; None: the local detector alone.
+    perspective: Perspective | None = None
 
 
 class EventContext:
@@ -199,6 +202,13 @@ class EventContext:
         if self._services.waivers is None:
             return False
         return await self._services.waivers.grant(waiver)
+
+    async def toxicity(self, text: str) -> float | None:
+        """Perspective's opinion of how toxic ``text`` is, where the server has a key and
+        Perspective answers in time; None otherwise."""
+        if self._services.perspective is None:
+            return None
+        return await self._services.perspective.toxicity(text)
 
     async def is_team_member(self, org: str, team: str, login: str) -> bool:
         return await self._services.lookups.is_team_member(self.gh, org, team, login)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 DEFAULT_GITHUB_URL = "https://github.com"
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_DATABASE_URL = "sqlite:///community-bot.db"
+PERSPECTIVE_URL = "https://commentanalyzer.googleapis.com/v1alpha1/comments:analyze"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # REDELIVER_EVERY: at least a minute (each round reads GitHub's delivery log), at most GitHub's
 # redelivery window of three days (a delivery failed just after one round must still be
@@ -59,11 +60,15 @@ class Settings:
     client_secret: str | None = dataclasses.field(default=None, repr=False)
     # Where people reach this server, for OAuth's redirect; None: the address they used.
     public_url: str | None = None
+    # Google's Perspective API, for repositories that opt in (conduct.perspective); None: none.
+    perspective_api_key: str | None = dataclasses.field(default=None, repr=False)
+    perspective_url: str = PERSPECTIVE_URL
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never reach a log line."""
-        return (self.private_key, *self.webhook_secrets, *((self.client_secret,) if self.client_secret else ()))
+        optional = (self.client_secret, self.perspective_api_key)
+        return (self.private_key, *self.webhook_secrets, *(secret for secret in optional if secret))
 
 
 def load_environment(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> dict[str, str]:
@@ -233,4 +238,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         client_id=env.get("GITHUB_CLIENT_ID", "").strip() or None,
         client_secret=env.get("GITHUB_CLIENT_SECRET", "").strip() or None,
         public_url=web_url(env, "PUBLIC_URL"),
+        perspective_api_key=env.get("PERSPECTIVE_API_KEY", "").strip() or None,
+        perspective_url=web_url(env, "PERSPECTIVE_URL") or PERSPECTIVE_URL,
     )

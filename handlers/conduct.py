@@ -20,7 +20,7 @@ from bot.config import RepoConfig, fetch_file
 from bot.context import EventContext, is_bot
 from bot.dispatch import on_repository_setup
 from bot.github import github_time
-from bot.heat import DEFAULT_THRESHOLD, Heat, measure
+from bot.heat import DEFAULT_THRESHOLD, Heat, measure, strip_quoted_and_code
 from bot.insights import activity
 from bot.lookups import at_least
 from bot.render import Mention
@@ -40,8 +40,11 @@ def thread_key(repository: dict[str, Any], number: int) -> str:
     return f"{repository['id']}#{number}:"
 
 
-def heat_of(text: str, section: dict[str, Any]) -> Heat:
-    return measure(text, extra_terms=section.get("extra_terms") or (), ignore_terms=section.get("ignore_terms") or ())
+async def heat_of(ctx: EventContext, text: str, section: dict[str, Any]) -> Heat:
+    """How heated the comment is; with Perspective's opinion too where the repository asks."""
+    prose = strip_quoted_and_code(text)  # Perspective is sent only the author's own words
+    toxicity = await ctx.toxicity(prose) if section.get("perspective") and prose.strip() else None
+    return measure(text, extra_terms=section.get("extra_terms") or (), ignore_terms=section.get("ignore_terms") or (), toxicity=toxicity)
 
 
 def is_heated(heat: Heat, section: dict[str, Any]) -> bool:
@@ -106,7 +109,7 @@ async def watch_heat(ctx: EventContext, config: RepoConfig, repository: dict[str
     section = config.section("conduct")
     if not section.get("remind_heated_threads"):
         return
-    heat = heat_of(comment.get("body") or "", section)
+    heat = await heat_of(ctx, comment.get("body") or "", section)
     if not is_heated(heat, section):
         return
     now = time.time()
@@ -145,7 +148,8 @@ async def report(ctx: EventContext, report_to: str, number: int, comment: dict[s
         repo=ctx.full_name,
         number=number,
         score=f"{heat.score:.2f}",
-        terms=list(heat.terms),
+        terms=list(heat.terms),  # for repositories' own templates written before signals
+        signals=list(heat.signals),
     )
     await ctx.gh.post(
         "/repos/{owner}/{repo}/issues/{issue_number}/comments",

@@ -28,13 +28,32 @@ def test_calm_text_scores_zero_with_no_terms():
 
 
 def test_heat_reports_the_matched_entries_in_order():
-    heat = measure("You idiot. Fuck you.")
+    heat = measure("You idiot. Fuck you.", model=False)
     assert heat.terms == ("idiot", "fuck you")
+    assert heat.signals == (("idiot", 1.0), ("fuck you", 1.0))
     assert heat.score == 2.0
 
 
 def test_an_entry_counts_once_per_comment():
-    assert measure("you idiot, you idiot, you idiot").score == 1.0
+    assert measure("you idiot, you idiot, you idiot", model=False).score == 1.0
+
+
+def test_the_models_tone_counts_fully_only_when_aimed_at_people():
+    aimed = measure("@alice what a shit take, typical of you")
+    assert aimed.terms == ()
+    (name, weight), = aimed.signals
+    assert name.startswith("tone ") and name.endswith(", aimed at people")
+    assert aimed.score == weight >= DEFAULT_THRESHOLD
+    unaimed = measure("what a shit take")
+    assert 0 < unaimed.score < DEFAULT_THRESHOLD
+    assert not unaimed.signals[0][0].endswith("aimed at people")
+
+
+def test_the_model_does_not_read_what_the_lexicon_found_negated_or_a_repository_ignores():
+    assert measure("you are not stupid") == Heat(0.0, ())
+    assert measure("you clown", ignore_terms=["clown"]) == Heat(0.0, ())
+    assert measure("Why do you keep posting this crap", model=False) == Heat(0.0, ())
+    assert heated("Why do you keep posting this crap, nobody wants your crap here")
 
 
 def test_lexicon_is_a_modest_list_in_four_categories():
@@ -53,15 +72,16 @@ def test_expand_alternatives():
 @pytest.mark.parametrize(
     "text",
     ["you idiot", "you are stupid", "fuck you", "screw you", "stfu", "kill yourself", "kys", "I will find you",
-     "uninstall life", "nobody asked you", "you moron", "you're a clown"],
+     "uninstall life", "nobody asked you", "you moron", "you're a clown", "Just go away.", "what an idiot",
+     "a maintainer who is a clown"],
 )
 def test_one_clear_insult_or_threat_is_enough(text):
     assert heated(text), measure(text)
 
 
-@pytest.mark.parametrize("text", ["you are ridiculous", "your opinion is garbage", "shut up", "Just go away.", "get lost"])
-def test_weaker_signals_need_company(text):
-    heat = measure(text)
+@pytest.mark.parametrize("text", ["you are ridiculous", "your opinion is garbage", "shut up", "get lost"])
+def test_weaker_lexicon_entries_need_company(text):
+    heat = measure(text, model=False)
     assert 0 < heat.score < DEFAULT_THRESHOLD, heat
 
 
@@ -96,7 +116,6 @@ def test_weaker_signals_add_up():
         "Am I stupid or is the README wrong?",
         "sorry for the stupid question",
         "what's wrong with your CI?",
-        "You stupid bot, you closed my issue again!",
         "you could die of old age waiting for this CI",
     ],
 )
@@ -219,8 +238,8 @@ def test_word_boundaries():
 
 def test_extra_terms_count_at_weight_one_aimed_at_anyone():
     assert not heated("that is so bogus-brain")
-    heat = measure("that reviewer is a Bogus-Brain", extra_terms=["bogus-brain"])
-    assert heat == Heat(1.0, ("bogus-brain",))
+    heat = measure("that reviewer is a Bogus-Brain", extra_terms=["bogus-brain"], model=False)
+    assert heat == Heat(1.0, ("bogus-brain",), (("bogus-brain", 1.0),))
     assert measure("whatever", extra_terms=["", "  "]) == Heat(0.0, ())
 
 
@@ -277,3 +296,12 @@ def test_precision_and_recall_on_the_labelled_set():
     assert fp_rate < 0.02, f"calm false positives {len(false_pos)}/{calm}:\n{report}"
     assert precision >= 0.95, f"precision {precision:.3f}:\n{report}"
     assert recall >= 0.75, f"recall {recall:.3f}:\n{report}"
+
+
+def test_the_models_probability_is_alt_profanity_checks_own():
+    from profanity_check import predict_prob
+
+    from bot.heat import model_probability
+
+    texts = ["", "the and of", "thanks, merged!", "you are a fucking clown", "kill the process and dump the table"]
+    assert [model_probability(t) for t in texts] == pytest.approx(list(predict_prob(texts)), abs=1e-9)
