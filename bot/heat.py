@@ -1,9 +1,12 @@
-"""How heated a GitHub comment is: a small weighted lexicon of incivility aimed at people.
+"""How heated a GitHub comment is: signals that add up to a score, each named for moderators.
 
-Precision matters more than recall: a wrong code-of-conduct reminder teaches people to ignore
-the right ones. So strong words count only when aimed at a person, and everything the author
-is not saying in their own voice is dropped before scoring: fenced and indented code, inline
-code, block quotes (quoting someone is not saying it), URLs and HTML comments.
+The signals are a small weighted lexicon of incivility aimed at people, and the tone read by
+alt-profanity-check's statistical model (see "the statistical model" below), or Perspective's
+where a repository opts in. Precision matters more than recall: a wrong code-of-conduct
+reminder teaches people to ignore the right ones. So strong words count only when aimed at a
+person, and everything the author is not saying in their own voice is dropped before scoring:
+fenced and indented code, inline code, block quotes (quoting someone is not saying it), URLs
+and HTML comments. How well this does on real comments: ``bench/heat_eval/``.
 
 The lexicon (``heat_lexicon.yaml``) lists entries by category. Each entry has a ``term`` (its
 name, shown to moderators and matched by a repository's ``ignore_terms``), a ``weight`` (1.0:
