@@ -130,6 +130,8 @@ _LEFT, _RIGHT = r"(?<![\w\-])", r"(?![\w\-])"
 def expand(form: str) -> list[str]:
     """``"i( will|'ll) find you"`` -> ``["i will find you", "i'll find you"]``."""
     pieces = re.split(r"\(([^()]*)\)", form)
+    if any(ch in piece for piece in pieces[::2] for ch in "()|"):
+        raise ValueError(f"{form!r}: alternatives are one level of (a|b), not nested or unbalanced")
     choices = [[p] if i % 2 == 0 else p.split("|") for i, p in enumerate(pieces)]
     return [" ".join("".join(parts).split()) for parts in itertools.product(*choices)]
 
@@ -152,10 +154,30 @@ def _word_pattern(word: str) -> str:
 
 
 def compile_term(*phrases: str) -> re.Pattern[str]:
-    """One pattern for all of an entry's phrases: a comment is scanned once per entry, not once
-    per spelling (the lexicon has some 400)."""
-    forms = (_WORD_SEP.join(_word_pattern(w) for w in normalize(phrase).split()) for phrase in phrases)
-    return re.compile(_LEFT + "(?:" + "|".join(forms) + ")" + _RIGHT)
+    """One pattern for all of an entry's phrases, as a tree of words that share their beginnings:
+    a comment is scanned once per entry, and a word is tried once however many spellings go on
+    from it (an entry's forms expand to hundreds of phrases)."""
+    tree: dict[str, dict] = {}
+    for phrase in phrases:
+        node = tree
+        for word in normalize(phrase).split():
+            node = node.setdefault(word, {})
+        node[""] = {}  # a phrase may end here
+    return re.compile(_LEFT + _words_after(tree) + _RIGHT)
+
+
+def _words_after(node: dict[str, dict]) -> str:
+    branches = []
+    for word, rest in node.items():
+        if not word:
+            continue
+        following = [w for w in rest if w]
+        if not following:
+            branches.append(_word_pattern(word))
+            continue
+        more = _WORD_SEP + _words_after(rest)
+        branches.append(_word_pattern(word) + (f"(?:{more})?" if "" in rest else more))
+    return "(?:" + "|".join(branches) + ")"
 
 
 # --- aim: is it said to or about a person? --------------------------------------------------
@@ -174,7 +196,7 @@ _YOU_VERB = (
 )
 _YOU_BE = (  # a predicate about "you"; bare "you" only before a person-noun ("you idiot", not "you stupid bot")
     rf"(?:{_YOU}{{verb}}|(?:are|were|r)\s+{_YOU}|stop\s+being|quit\s+being|"
-    rf"stop\s+acting\s+like|how\s+can\s+{_YOU}\s+be)"
+    rf"stop\s+acting\s+like|go\s+be|how\s+can\s+{_YOU}\s+be)"
 )
 _ATTRIBUTE = (
     r"(?:brain|brains|head|mind|attitude|behaviou?r|ego|personality|mother|mom|mum|face|existence|life|"
@@ -189,7 +211,7 @@ _SUBJECT = (
 _BE = r"(?:is|are|was|were|'s|'re|must\s+be|seems?\s+to\s+be)"
 _PREDICATE = rf"(?:^|[^\w'])(?:{{you_be}}|your\s+{_ATTRIBUTE}\s+{_BE}|{_SUBJECT}\s+{_BE}{{of_someone}})(?:\s+{_FILLER})*\s*$"
 # Person-nouns are said of someone in a relative clause too: "a maintainer who is a clown".
-_OF_SOMEONE = r"|(?:who|that)\s+(?:is|are|was|were)"
+_OF_SOMEONE = r"|(?:who|that)\s+(?:is|are|was|were|looks?\s+like|acts?\s+like)"
 _PERSON_BEFORE = re.compile(_PREDICATE.format(you_be=_YOU_BE.format(verb=_YOU_VERB), of_someone=""))
 _ADDRESSED_BEFORE = re.compile(_PREDICATE.format(you_be=_YOU_BE.format(verb=_YOU_VERB + "?"), of_someone=_OF_SOMEONE))
 _OF_ONESELF = re.compile(rf"(?:^|[^\w'])(?:i'?m|i\s+am|i\s+was|am\s+i|i\s+feel\s+like|me|myself)(?:\s+{_FILLER})*\s*$")

@@ -56,10 +56,10 @@ def test_the_model_does_not_read_what_the_lexicon_found_negated_or_a_repository_
     assert heated("Why do you keep posting this crap, nobody wants your crap here")
 
 
-def test_lexicon_is_a_modest_list_in_four_categories():
+def test_lexicon_is_a_modest_list_in_five_categories():
     entries = lexicon()
-    assert 30 <= len(entries) <= 90
-    assert {e.category for e in entries} == {"insult", "profanity_at_people", "harassment", "contempt"}
+    assert 30 <= len(entries) <= 100
+    assert {e.category for e in entries} == {"insult", "profanity_at_people", "harassment", "contempt", "entitlement"}
     assert all(0 < e.weight <= 2 for e in entries)
     assert len({e.term for e in entries}) == len(entries)
 
@@ -67,6 +67,12 @@ def test_lexicon_is_a_modest_list_in_four_categories():
 def test_expand_alternatives():
     assert expand("i( will|'ll) find you") == ["i will find you", "i'll find you"]
     assert expand("idiot(|s)") == ["idiot", "idiots"]
+
+
+@pytest.mark.parametrize("form", ["fix (it|your (mess|code)) already", "fix (it already", "it|this"])
+def test_nested_or_unbalanced_alternatives_are_refused(form):
+    with pytest.raises(ValueError, match="one level"):
+        expand(form)
 
 
 @pytest.mark.parametrize(
@@ -79,7 +85,9 @@ def test_one_clear_insult_or_threat_is_enough(text):
     assert heated(text), measure(text)
 
 
-@pytest.mark.parametrize("text", ["you are ridiculous", "your opinion is garbage", "shut up", "get lost"])
+@pytest.mark.parametrize(
+    "text", ["you are ridiculous", "your opinion is garbage", "shut up", "get lost", "unacceptable", "fix it already"]
+)
 def test_weaker_lexicon_entries_need_company(text):
     heat = measure(text, model=False)
     assert 0 < heat.score < DEFAULT_THRESHOLD, heat
@@ -117,6 +125,12 @@ def test_weaker_signals_add_up():
         "sorry for the stupid question",
         "what's wrong with your CI?",
         "you could die of old age waiting for this CI",
+        "Removed the Python 2 shim, good riddance!",
+        "this library is garbage, let's use httpx",
+        "ha, that commit message was a joke",
+        "still broken for me on 2.3",
+        "a latency of 2 s is unacceptable for this endpoint",
+        "the person who wrote the RFC was right",
     ],
 )
 def test_strong_words_about_code_or_oneself_stay_calm(text):
@@ -140,6 +154,14 @@ def test_strong_words_about_code_or_oneself_stay_calm(text):
         "stop being an asshole",
         "you fucking moron",
         "you guys are pathetic",
+        "Only took six years to fix. What a joke.",
+        "you are a terrible human being",
+        "go be a clown elsewhere",
+        "the person who looks like an asshole is the one asking",
+        "talk about a sense of entitlement",
+        "shame on you",
+        "your project is a joke",
+        "congrats, you broke everything",
     ],
 )
 def test_strong_words_aimed_at_people_count(text):
