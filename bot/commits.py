@@ -57,6 +57,9 @@ class Commit:
     committer: Person
     parents: int
     html_url: str = ""
+    # Whether GitHub verified the commit's signature as its author's: the one thing in a commit
+    # an outsider cannot copy (anyone can write a member's email into a commit).
+    verified: bool = False
 
     @property
     def short_sha(self) -> str:
@@ -92,6 +95,7 @@ def commit_from_api(item: dict[str, Any]) -> Commit:
         committer=person("committer"),
         parents=len(item.get("parents") or []),
         html_url=item.get("html_url") or "",
+        verified=(git.get("verification") or {}).get("verified") is True,
     )
 
 

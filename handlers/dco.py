@@ -49,6 +49,7 @@ REMEDIATION = re.compile(
 )
 # The web editor's committer signs nothing.
 WEB_FLOW = {"noreply@github.com"}
+MEMBER_EXEMPTION = "exempt: verified commit by an organisation member"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +105,8 @@ def skipped_author(author: Person, skip_authors: Iterable[str]) -> bool:
 
 
 def check_commits(commits: list[Commit], options: Options, *, members: Iterable[str] = ()) -> list[Verdict]:
-    """A verdict for each commit, in order. ``members``: logins exempt as organisation members."""
+    """A verdict for each commit, in order. ``members``: organisation members' logins, whose
+    verified commits are exempt."""
     accounts = known_accounts(commits)
     member_logins = {login.lower() for login in members}
     verdicts = [_check(commit, options, accounts, member_logins) for commit in commits]
@@ -120,13 +122,14 @@ def _check(commit: Commit, options: Options, accounts: dict[str, int], members: 
         return Verdict(commit, ok=True, skipped="authored by a bot")
     if skipped_author(commit.author, options.skip_authors):
         return Verdict(commit, ok=True, skipped="author in skip_authors")
-    if commit.author.login and commit.author.login.lower() in members:
-        return Verdict(commit, ok=True, skipped="organisation member")
+    if commit.verified and commit.author.login and commit.author.login.lower() in members:
+        return Verdict(commit, ok=True, skipped=MEMBER_EXEMPTION)
     sign_offs = trailers(SIGN_OFF, commit.message)
     found = "; ".join(f"Signed-off-by: {name} <{email}>" for name, email in sign_offs) or "no Signed-off-by"
 
     def signed_by(person: Person) -> bool:
-        return any(same_person(email, person, accounts) for _, email in sign_offs)
+        # The DCO is certified by a name: names are not compared, but there must be one.
+        return any(name and same_person(email, person, accounts) for name, email in sign_offs)
 
     needed = [commit.author]
     if options.require_committer_match and commit.committer.email.lower() not in WEB_FLOW:
@@ -145,27 +148,37 @@ def _check(commit: Commit, options: Options, accounts: dict[str, int], members: 
 
 
 def _remediate(verdicts: list[Verdict], accounts: dict[str, int]) -> list[Verdict]:
-    """probot/dco's individual remediation: a later, signed-off commit by the same author saying
-    ``I, Name <email>, hereby add my Signed-off-by to this commit: SHA`` makes SHA pass."""
+    """probot/dco's individual remediation: a later, passing commit by the same author saying
+    ``I, Name <email>, hereby add my Signed-off-by to this commit: SHA`` makes SHA pass.
+
+    A commit passes by its own sign-off or by a remediation from a later one, so deciding from
+    the last commit back settles chains: an unsigned commit that remediates the one before it
+    counts once a signed-off commit after it remediates it in turn.
+    """
     result = list(verdicts)
-    for index, verdict in enumerate(verdicts):
+    for index in reversed(range(len(result))):
+        verdict = result[index]
         if verdict.ok:
             continue
         failing = verdict.commit
-        for later in verdicts[index + 1 :]:
+        for later in result[index + 1 :]:
             if not later.ok or later.skipped or not same_person(later.commit.author.email, failing.author, accounts):
                 continue
-            for _name, email, shas in (
-                (m.group("name"), m.group("email"), m.group("shas"))
-                for m in REMEDIATION.finditer(later.commit.message.replace("\r\n", "\n"))
+            if any(
+                name.strip() and same_person(email, failing.author, accounts) and any(failing.sha.lower().startswith(s) for s in shas)
+                for name, email, shas in _remediation_lines(later.commit.message)
             ):
-                named = [sha.strip().lower() for sha in re.split(r"[,\s]+", shas) if len(sha.strip()) >= 7]
-                if same_person(email, failing.author, accounts) and any(failing.sha.lower().startswith(s) for s in named):
-                    result[index] = dataclasses.replace(verdict, ok=True, remediated_by=later.commit.short_sha)
-                    break
-            if result[index].ok:
+                result[index] = dataclasses.replace(verdict, ok=True, remediated_by=later.commit.short_sha)
                 break
     return result
+
+
+def _remediation_lines(message: str) -> list[tuple[str, str, list[str]]]:
+    """(name, email, abbreviated SHAs of 7 or more digits) of each remediation line."""
+    return [
+        (m.group("name"), m.group("email"), [sha.lower() for sha in re.split(r"[,\s]+", m.group("shas")) if len(sha) >= 7])
+        for m in REMEDIATION.finditer(message.replace("\r\n", "\n"))
+    ]
 
 
 def rebase_command(verdicts: list[Verdict], base_sha: str) -> str:
@@ -215,13 +228,17 @@ async def run_check(ctx: EventContext, pull: dict[str, Any]) -> None:
     try:
         commits = await ctx.pull_request_commits(pull)
         members = await organisation_members(ctx, config, commits)
-        verdicts = check_commits(commits, Options.from_config(config.section("dco")), members=members)
     except gidgethub.GitHubException as exc:
         # Never a check left waiting: say why, and let anyone re-run it.
         log.error("DCO could not be checked: %r", exc)
-        reason = await ctx.render("check_error.md", check=CHECK_NAME, reason=str(exc) or type(exc).__name__)
-        await ctx.set_check_run(pull, CHECK_NAME, "neutral", "The DCO could not be checked", reason)
+        await neutral_check(ctx, pull, str(exc) or type(exc).__name__)
         return
+    unread = commits_not_read(pull, commits)
+    if unread:
+        log.error("DCO not checked: %s", unread, extra={"fields": {"pull_request": pull["number"], "commits_read": len(commits)}})
+        await neutral_check(ctx, pull, unread)
+        return
+    verdicts = check_commits(commits, Options.from_config(config.section("dco")), members=members)
     failing = [v for v in verdicts if not v.ok]
     variables = {
         "verdicts": verdicts,
@@ -239,9 +256,26 @@ async def run_check(ctx: EventContext, pull: dict[str, Any]) -> None:
         await ctx.comment(pull["number"], "dco", "dco_failure.md", **variables)
 
 
+def commits_not_read(pull: dict[str, Any], commits: list[Commit]) -> str:
+    """Why the commits read cannot be judged as the whole pull request, or "" when they can: a
+    check never passes commits it did not read."""
+    expected = pull.get("commits")
+    if isinstance(expected, int) and len(commits) < expected:
+        return f"GitHub returned {len(commits)} of {expected} commits; re-run the check"
+    if not commits:
+        return "GitHub returned no commits for this pull request; re-run the check"
+    return ""
+
+
+async def neutral_check(ctx: EventContext, pull: dict[str, Any], reason: str) -> None:
+    summary = await ctx.render("check_error.md", check=CHECK_NAME, reason=reason)
+    await ctx.set_check_run(pull, CHECK_NAME, "neutral", "The DCO could not be checked", summary)
+
+
 async def organisation_members(ctx: EventContext, config: RepoConfig, commits: list[Commit]) -> list[str]:
-    """Commit authors who belong to the repository's organisation, where skip_members asks."""
+    """Authors of verified commits who belong to the repository's organisation, where
+    skip_members asks (an unverified commit is checked whoever it names, so nobody is asked)."""
     if not config.section("dco").get("skip_members"):
         return []
-    logins = sorted({c.author.login for c in commits if c.author.login and not c.author.is_bot})
+    logins = sorted({c.author.login for c in commits if c.verified and c.author.login and not c.author.is_bot})
     return [login for login in logins if await ctx.is_org_member(login)]

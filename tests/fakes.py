@@ -349,6 +349,7 @@ def commit(
     committer_login: str | None = None,
     parents: int | list[str] = 1,
     date: str | float | datetime | None = None,
+    verified: bool = False,
 ) -> dict:
     """A commit as GitHub lists it among a pull request's commits, for add_pull_request_commits().
 
@@ -359,8 +360,9 @@ def commit(
     is given; then the name and email still default to the author's, but the account
     is committer_login's alone, None meaning none. parents is how many random parent
     SHAs, or the SHAs themselves: two or more make a merge commit. The date (now by
-    default) is both the author's and the committer's. Until add_pull_request_commits()
-    files it in a repository, its URLs name GitHub's example one.
+    default) is both the author's and the committer's. verified: GitHub checked its signature
+    against a key of the account its email belongs to (reason "valid"); else it is unsigned.
+    Until add_pull_request_commits() files it in a repository, its URLs name GitHub's example one.
     """
     sha = (sha or _random_sha()).lower()
     if committer_name is None and committer_email is None and committer_login is None:
@@ -383,19 +385,21 @@ def commit(
             # Not git's tree id, but as stable: the same commit has the same tree.
             "tree": {"sha": hashlib.sha1(f"tree {sha}".encode()).hexdigest()},
             "comment_count": 0,
-            "verification": {
-                "verified": False,
-                "reason": "unsigned",
-                "signature": None,
-                "payload": None,
-                "verified_at": None,
-            },
+            "verification": _verification(verified, message, when),
         },
         "author": _account(author_login, author_id),
         "committer": _account(committer_login, committer_id),
         "parents": [{"sha": parent} for parent in parents],
     }
     return _address_commit(answer, *_EXAMPLE_REPOSITORY)
+
+
+def _verification(verified: bool, message: str, when: str) -> dict:
+    if not verified:
+        return {"verified": False, "reason": "unsigned", "signature": None, "payload": None, "verified_at": None}
+    # Not a real signature: only its shape, as GitHub shows a verified commit's.
+    signature = "-----BEGIN SSH SIGNATURE-----\n" + base64.b64encode(hashlib.sha256(message.encode()).digest()).decode() + "\n-----END SSH SIGNATURE-----\n"
+    return {"verified": True, "reason": "valid", "signature": signature, "payload": message, "verified_at": when}
 
 
 # GitHub's REST API description ----------------------------------------------------

@@ -132,9 +132,9 @@ def check_run_event(run: dict, action: str, sender: dict, **extra) -> dict:
 
 
 async def test_a_rerequested_check_is_computed_again(bot, fake_github):
-    commits = [mona("Unsigned")]
+    commits = [mona("Unsigned", verified=True)]
     run = await check(bot, fake_github, commits)
-    # Meanwhile the maintainers let members' commits through, and mona is one.
+    # Meanwhile the maintainers let members' (verified) commits through, and mona is one.
     fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", ENABLED + "  skip_members: true\n")
     fake_github.add_org_member(OWNER, "mona")
     await deliver(bot, "push", {**pull_request_event(commits), "ref": "refs/heads/master", "commits": [
@@ -144,7 +144,7 @@ async def test_a_rerequested_check_is_computed_again(bot, fake_github):
     await settle(bot)
     [rerun] = fake_github.check_runs(OWNER, REPO, head_sha=commits[-1]["sha"], name="DCO")
     assert rerun["id"] == run["id"] and rerun["conclusion"] == "success"
-    assert "(organisation member)" in rerun["output"]["summary"]
+    assert "(exempt: verified commit by an organisation member)" in rerun["output"]["summary"]
 
 
 async def test_a_rerequested_suite_reruns_its_dco_check(bot, fake_github):
@@ -211,3 +211,65 @@ async def test_the_dco_and_the_cla_read_the_commits_once_between_them(start_bot,
     assert fake_github.check_runs(OWNER, REPO, head_sha=commits[-1]["sha"], name="DCO")
     assert fake_github.check_runs(OWNER, REPO, head_sha=commits[-1]["sha"], name="CLA")
     assert len(fake_github.calls_to("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits")) == 1
+
+
+# --- what dcoapp's tests showed (issue 20) ---------------------------------------------------
+
+
+async def test_a_forged_member_email_is_checked_and_a_verified_member_commit_is_exempt(bot, fake_github):
+    fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", ENABLED + "  skip_members: true\n")
+    fake_github.add_org_member(OWNER, "mona")
+    # An outsider writes mona's email into an unsigned commit; GitHub links it to mona's account.
+    forged = await check(bot, fake_github, [mona("Sneak this in")])
+    assert forged["conclusion"] == "action_required"
+    assert fake_github.calls_to("GET", "/orgs/{org}/members/{username}") == []  # nothing verified to ask about
+    verified = await check(bot, fake_github, [mona("Fix", verified=True)])
+    assert verified["conclusion"] == "success"
+    assert "(exempt: verified commit by an organisation member)" in verified["output"]["summary"]
+
+
+async def test_a_remediation_chain_passes_end_to_end(bot, fake_github):
+    fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", ENABLED + "  allow_remediation_commits: true\n")
+    first = mona("Add a feature")
+    second = mona(f"More\n\nI, Mona Lisa <mona@example.com>, hereby add my Signed-off-by to this commit: {first['sha']}")
+    third = mona(f"Sign off\n\nI, Mona Lisa <mona@example.com>, hereby add my Signed-off-by to this commit: {second['sha']}\n\n"
+                 "Signed-off-by: Mona Lisa <mona@example.com>")
+    run = await check(bot, fake_github, [first, second, third])
+    assert run["conclusion"] == "success" and run["output"]["title"] == "All 3 commits signed off"
+    summary = run["output"]["summary"]
+    assert f"`{first['sha'][:7]}` (by `{second['sha'][:7]}`)" in summary and f"`{second['sha'][:7]}` (by `{third['sha'][:7]}`)" in summary
+
+
+async def test_a_chain_that_stays_broken_names_only_the_commits_that_still_fail(bot, fake_github):
+    fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", ENABLED + "  allow_remediation_commits: true\n")
+    first = mona("Add a feature")
+    second = mona("Unrelated, unsigned")
+    third = mona(f"Sign off\n\nI, Mona Lisa <mona@example.com>, hereby add my Signed-off-by to this commit: {first['sha']}\n\n"
+                 "Signed-off-by: Mona Lisa <mona@example.com>")
+    run = await check(bot, fake_github, [first, second, third])
+    assert run["output"]["title"] == "1 of 3 commits not signed off"
+    table = run["output"]["summary"].split("### How to fix it")[0]
+    assert f"`{second['sha'][:7]}`" in table and f"[`{first['sha'][:7]}`]" not in table
+
+
+@pytest.mark.parametrize(("listed", "reason"), [(0, "GitHub returned 0 of 3 commits"), (1, "GitHub returned 1 of 3 commits")])
+async def test_commits_github_did_not_list_are_never_passed(bot, fake_github, caplog, listed, reason):
+    commits = [mona(), mona(), mona()]
+    fake_github.add_pull_request_commits(OWNER, REPO, NUMBER, commits, base_sha=BASE_SHA)
+    answer = [c for c in commits[:listed]]
+    fake_github.respond("GET", f"/repos/{OWNER}/{REPO}/pulls/{NUMBER}/commits", json=answer)
+    await deliver(bot, "pull_request", pull_request_event(commits))
+    await settle(bot)
+    [run] = fake_github.check_runs(OWNER, REPO, head_sha=commits[-1]["sha"], name="DCO")
+    assert run["conclusion"] == "neutral" and run["output"]["title"] == "The DCO could not be checked"
+    assert f"{reason}; re-run the check" in run["output"]["summary"]
+    assert "signed off" not in run["output"]["summary"]
+    assert any(reason in r.getMessage() for r in caplog.records)
+
+
+async def test_a_sign_off_without_a_name_fails_end_to_end(bot, fake_github):
+    run = await check(bot, fake_github, [mona("Fix\n\nSigned-off-by: <mona@example.com>")])
+    assert run["conclusion"] == "action_required"
+    assert "`Signed-off-by:  <mona@example.com>`" in run["output"]["summary"]
+    other_name = await check(bot, fake_github, [mona("Fix\n\nSigned-off-by: M. L. <mona@example.com>")])
+    assert other_name["conclusion"] == "success"

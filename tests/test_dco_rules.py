@@ -5,13 +5,23 @@ from __future__ import annotations
 import pytest
 
 from bot.commits import CO_AUTHOR, Commit, Person, trailers
-from handlers.dco import SIGN_OFF, Options, check_commits, rebase_command, same_person
+from handlers.dco import (
+    MEMBER_EXEMPTION,
+    SIGN_OFF,
+    Options,
+    check_commits,
+    commits_not_read,
+    rebase_command,
+    same_person,
+)
 
 MONA = Person("Mona Lisa", "mona@example.com", login="mona", user_id=583231)
 
 
-def commit(message: str, *, author: Person = MONA, committer: Person | None = None, parents: int = 1, sha: str = "a" * 40) -> Commit:
-    return Commit(sha=sha, message=message, author=author, committer=committer or author, parents=parents)
+def commit(
+    message: str, *, author: Person = MONA, committer: Person | None = None, parents: int = 1, sha: str = "a" * 40, verified: bool = False
+) -> Commit:
+    return Commit(sha=sha, message=message, author=author, committer=committer or author, parents=parents, verified=verified)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +100,7 @@ def test_merge_commits_and_bots_are_skipped():
     bot = Person("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com", login="dependabot[bot]", user_id=49699333, is_bot=True)
     assert verdict("Bump", author=bot).skipped == "authored by a bot"
     assert verdict("Fix", Options(skip_authors=("*@example.com",))).skipped == "author in skip_authors"
-    assert check_commits([commit("Fix")], Options(), members=["MONA"])[0].skipped == "organisation member"
+    assert check_commits([commit("Fix", verified=True)], Options(), members=["MONA"])[0].skipped == MEMBER_EXEMPTION
 
 
 def test_committer_match_when_required():
@@ -152,3 +162,86 @@ def test_the_rebase_command_covers_the_first_failing_commit():
     assert rebase_command(verdicts, "b" * 40) == "git rebase --signoff HEAD~2"
     with_merge = check_commits([commit("Fix"), commit("Merge", parents=2)], Options())
     assert rebase_command(with_merge, "b" * 40) == "git rebase --signoff bbbbbbbbbbbb"
+
+
+# --- what dcoapp's tests showed (issue 20) ---------------------------------------------------
+
+
+def test_a_members_commit_is_exempt_only_when_github_verified_it():
+    # Anyone can write a member's email into a commit, and GitHub then links it to the member.
+    forged = check_commits([commit("Fix")], Options(), members=["mona"])[0]
+    assert not forged.ok and forged.skipped is None
+    verified = check_commits([commit("Fix", verified=True)], Options(), members=["mona"])[0]
+    assert verified.ok and verified.skipped == MEMBER_EXEMPTION
+    assert not check_commits([commit("Fix", verified=True)], Options(), members=["octo"])[0].ok  # not a member
+
+
+def remediation(*shas: str, signed: bool = True) -> str:
+    line = "I, Mona Lisa <mona@example.com>, hereby add my Signed-off-by to this commit: " + ", ".join(shas)
+    return "Sign off\n\n" + line + ("\n\nSigned-off-by: Mona Lisa <mona@example.com>" if signed else "")
+
+
+def test_a_remediation_chain_resolves_to_a_fixed_point():
+    first = commit("Fix", sha="1" * 40)
+    second = commit(remediation("1" * 40, signed=False), sha="2" * 40)  # unsigned, remediates the first
+    third = commit(remediation("2" * 40), sha="3" * 40)  # signed, remediates the second
+    options = Options(allow_remediation_commits=True)
+    verdicts = check_commits([first, second, third], options)
+    assert [v.ok for v in verdicts] == [True, True, True]
+    assert [v.remediated_by for v in verdicts] == ["2222222", "3333333", None]
+    # Without the last link nothing passes but what is signed.
+    assert [v.ok for v in check_commits([first, second], options)] == [False, False]
+
+
+def test_a_longer_chain_and_the_commits_that_still_fail():
+    shas = [str(i) * 40 for i in range(1, 6)]
+    commits = [commit("Fix", sha=shas[0])]
+    commits += [commit(remediation(shas[i - 1], signed=False), sha=shas[i]) for i in range(1, 4)]
+    commits.append(commit(remediation(shas[3]), sha=shas[4]))
+    options = Options(allow_remediation_commits=True)
+    assert all(v.ok for v in check_commits(commits, options))
+    broken = commits[:2] + [commit("Unrelated", sha="9" * 40)] + commits[3:]  # the chain breaks at the third
+    assert [v.ok for v in check_commits(broken, options)] == [False, False, False, True, True]
+
+
+def test_a_remediation_line_without_a_name_does_not_count():
+    first = commit("Fix", sha="1" * 40)
+    later = commit(
+        "I, <mona@example.com>, hereby add my Signed-off-by to this commit: " + "1" * 40
+        + "\n\nSigned-off-by: Mona Lisa <mona@example.com>",
+        sha="2" * 40,
+    )
+    assert [v.ok for v in check_commits([first, later], Options(allow_remediation_commits=True))] == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("message", "ok"),
+    [
+        ("Fix\n\nSigned-off-by: <mona@example.com>", False),
+        ("Fix\n\nSigned-off-by:    <mona@example.com>", False),
+        ("Fix\n\nSigned-off-by: M. Lisa <mona@example.com>", True),  # names are not compared
+        ("Fix\n\nSigned-off-by: <mona@example.com>\nSigned-off-by: Mona <mona@example.com>", True),
+    ],
+)
+def test_a_sign_off_needs_a_name_but_not_the_same_name(message, ok):
+    result = verdict(message)
+    assert result.ok is ok
+    if not ok:
+        assert result.found == "Signed-off-by:  <mona@example.com>"
+        assert result.expected == "Signed-off-by: Mona Lisa <mona@example.com>"
+
+
+@pytest.mark.parametrize(
+    ("read", "count", "reason"),
+    [
+        (0, 3, "GitHub returned 0 of 3 commits; re-run the check"),
+        (2, 3, "GitHub returned 2 of 3 commits; re-run the check"),
+        (0, None, "GitHub returned no commits for this pull request; re-run the check"),
+        (3, 3, ""),
+        (4, 3, ""),  # pushed to since the event: the newer list is checked, and the push brings its own
+        (2, None, ""),
+    ],
+)
+def test_commits_not_read_are_never_passed(read, count, reason):
+    pull = {"number": 1} if count is None else {"number": 1, "commits": count}
+    assert commits_not_read(pull, [commit("Fix", sha=f"{i:040x}") for i in range(read)]) == reason
