@@ -137,7 +137,7 @@ def default_owner() -> str:
 
 
 class Inbox:
-    def __init__(self, url: str, *, owner: str | None = None, lease_seconds: float = 60.0) -> None:
+    def __init__(self, url: str, *, owner: str | None = None, lease_seconds: float = 20.0) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.owner = owner or default_owner()

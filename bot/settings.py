@@ -50,7 +50,9 @@ class Settings:
     redeliver_every: float = 0.0
     # How long a claimed delivery stays with its process without being renewed (renewed every
     # third of it): after a crash, another process takes it over once it runs out.
-    lease_seconds: float = 60.0
+    # A dead process's deliveries go to another within a lease and a third (renewal's period):
+    # under 30 s.
+    lease_seconds: float = 20.0
     # Community activity rows (insights) are kept this long.
     activity_retention_days: int = 730
     # GitHub's web address (sign-in pages live there, not on the API).
@@ -232,7 +234,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         writes_per_hour=integer(env, "GITHUB_WRITES_PER_HOUR", 500),
         retention_days=integer(env, "DELIVERY_RETENTION_DAYS", 7, low=7),
         redeliver_every=_every(env, "REDELIVER_EVERY", *REDELIVER_EVERY_RANGE),
-        lease_seconds=float(integer(env, "LEASE_SECONDS", 60, low=5, high=3600)),
+        lease_seconds=float(integer(env, "LEASE_SECONDS", 20, low=5, high=3600)),
         activity_retention_days=integer(env, "ACTIVITY_RETENTION_DAYS", 730, low=1),
         github_url=github_url(env),
         client_id=env.get("GITHUB_CLIENT_ID", "").strip() or None,

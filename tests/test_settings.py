@@ -110,7 +110,7 @@ def test_one_reading_of_durations_for_the_settings_and_the_command():
 
 
 def test_lease_seconds(env):
-    assert load_settings(env).lease_seconds == 60
+    assert load_settings(env).lease_seconds == 20
     assert load_settings(env | {"LEASE_SECONDS": "10"}).lease_seconds == 10
     assert load_settings(env | {"LEASE_SECONDS": "5"}).lease_seconds == 5
     with pytest.raises(SettingsError, match="LEASE_SECONDS must be from 5 to 3600, not 4"):
