@@ -39,10 +39,14 @@ import functools
 import importlib.resources
 import itertools
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+# Imported here, on the main thread, not first in the thread that loads the model: a module
+# imported by two threads at once can be seen half-initialised by one of them.
+import numpy
 import yaml
 
 DEFAULT_THRESHOLD: float = 1.0
@@ -294,12 +298,21 @@ class _Model:
     offsets: Any
 
 
-@functools.cache
+_MODEL_LOCK = threading.Lock()
+
+
 def _model() -> _Model:
+    """The model, loaded once: a comment that comes while the start-up thread is still loading
+    it waits for that load instead of starting a second one."""
+    with _MODEL_LOCK:
+        return _loaded_model()
+
+
+@functools.cache
+def _loaded_model() -> _Model:
     """alt-profanity-check's vectorizer and, stacked, its five calibrated linear models: the
     same probability as its ``predict_prob``, in a tenth of the time (scikit-learn's per-call
     validation of a one-comment batch costs more than the arithmetic)."""
-    import numpy
     from profanity_check import profanity_check
 
     vectorizer = profanity_check.vectorizer
@@ -322,8 +335,6 @@ def load_model() -> None:
 
 def model_probability(prose: str) -> float:
     """How likely alt-profanity-check's model finds the text offensive, 0 to 1."""
-    import numpy
-
     model = _model()
     counts = collections.Counter(i for i in map(model.vocabulary.get, model.analyzer(prose)) if i is not None)
     decisions = model.intercepts
