@@ -24,6 +24,11 @@ MAX_ATTEMPTS = 5
 # Processing starts once no delivery has been received for this long (or max_yield passed).
 LULL_SECONDS = 0.005
 
+# While the database is away, a processed delivery's "done" is tried again for this long
+# (kept in hand meanwhile, so its lease is renewed as soon as the database answers) before it
+# is left to run out and be processed again.
+FINISH_RETRY_SECONDS = 300.0
+
 Process = Callable[[ClaimedDelivery], Awaitable[str | None]]
 
 
@@ -174,16 +179,31 @@ class WorkerPool:
                 except Exception as exc:
                     log.exception("delivery could not be processed", extra={"fields": {"delivery": delivery.id}})
                     error = f"could not be processed: {exc!r}"
-            try:
-                await self.inbox.finish(delivery.id, error=error)
-            except InboxUnavailable as exc:
-                # Its lease runs out and it is processed again: handlers are idempotent.
-                log.error("cannot mark delivery finished: %s", exc, extra={"fields": {"delivery": delivery.id}})
+            await self._finish(delivery.id, error)
             if self._metrics is not None:
                 self._metrics.processing_seconds.observe(time.monotonic() - started)
         finally:
             self._in_hand.pop(delivery.id, None)
             self._slot_free.set()
+
+    async def _finish(self, delivery_id: str, error: str | None) -> None:
+        """Mark the delivery finished, waiting out a database outage: processed once, it should
+        not be processed again only because "done" could not be written at that moment."""
+        deadline = time.monotonic() + FINISH_RETRY_SECONDS
+        delay = 0.1
+        while True:
+            try:
+                await self.inbox.finish(delivery_id, error=error)
+                return
+            except InboxUnavailable as exc:
+                if time.monotonic() + delay > deadline:
+                    # Its lease runs out and it is processed again: handlers are idempotent.
+                    log.error("cannot mark delivery finished: %s", exc, extra={"fields": {"delivery": delivery_id}})
+                    return
+                if delay == 0.1:
+                    log.warning("cannot mark delivery finished yet; trying again: %s", exc, extra={"fields": {"delivery": delivery_id}})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     async def _every(self, interval: float, job: Callable[[], Awaitable[None]], *, until: asyncio.Event) -> None:
         while True:

@@ -39,6 +39,25 @@ def postgres_answers() -> bool:
     return True
 
 
+async def own_postgres_database(name: str) -> str:
+    """A database of the test's own on the same server, when the user may create one.
+
+    The rest of the suite drops the inbox's tables in `test` as it goes; a test that runs
+    a server for many seconds beside it would meet "relation does not exist".
+    """
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_URL.replace("+asyncpg", ""))
+    try:
+        if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    except asyncpg.PostgresError:
+        return POSTGRES_URL  # not allowed to: the shared database, as the rest of the suite
+    finally:
+        await connection.close()
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+
+
 @pytest.fixture
 def private_key() -> str:
     return make_private_key()[0]

@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 import bot.signatures  # noqa: F401  (puts cla_signatures on the metadata, so it is dropped too)
 from bot.inbox import DONE, FAILED, PROCESSING, Inbox, NewDelivery, deliveries, metadata
 from bot.worker import WorkerPool
-from tests.conftest import POSTGRES_URL, SECRET, free_port, headers_for, installed, postgres_answers
+from tests.conftest import SECRET, free_port, headers_for, installed, own_postgres_database, postgres_answers
 from tests.fakes import FakeGitHub, example, make_private_key
 
 DELIVERIES = 2000
@@ -57,25 +57,6 @@ OWN_DATABASE = "test_two_processes"
 pytestmark = pytest.mark.skipif(not postgres_answers(), reason="no PostgreSQL answers on 127.0.0.1:5432")
 
 
-async def _own_database() -> str:
-    """A database of this test's own on the same server, when the user may create one.
-
-    The rest of the suite drops the inbox's tables in `test` as it goes; on a machine where
-    it runs beside this test, 2,000 deliveries would meet "relation does not exist".
-    """
-    import asyncpg
-
-    connection = await asyncpg.connect(POSTGRES_URL.replace("+asyncpg", ""))
-    try:
-        if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", OWN_DATABASE):
-            await connection.execute(f'CREATE DATABASE "{OWN_DATABASE}"')
-    except asyncpg.PostgresError:
-        return POSTGRES_URL  # not allowed to: the shared database, as the rest of the suite
-    finally:
-        await connection.close()
-    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + OWN_DATABASE
-
-
 async def _drop_tables(url: str, *, create_again: bool = False) -> None:
     inbox = Inbox(url)
     await inbox.open()
@@ -89,7 +70,7 @@ async def _drop_tables(url: str, *, create_again: bool = False) -> None:
 
 @pytest.fixture
 async def database_url():
-    url = await _own_database()
+    url = await own_postgres_database(OWN_DATABASE)
     # Nothing left from an earlier run is processed too. The tables are made here, before
     # the servers start: two processes opening an empty database at once race in
     # metadata.create_all (CREATE TABLE, UniqueViolationError on pg_type), and one of them
