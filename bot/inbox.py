@@ -146,6 +146,7 @@ class Inbox:
         self._sqlite_engine: Engine | None = None
         self._sqlite_thread: concurrent.futures.ThreadPoolExecutor | None = None
         self._sqlite_connection: Connection | None = None
+        self._sqlite_durable = True
         self._writes: asyncio.Queue[_Write] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
@@ -280,7 +281,8 @@ class Inbox:
                 )
             return inserted
 
-        inserted = await self.transaction(write)
+        # A 202 promises the delivery is on disk; a lost "done" only means processing it again.
+        inserted = await self.transaction(write, durable=bool(records))
         outcomes = []
         for write in batch:
             if write.kind == "record":
@@ -355,7 +357,7 @@ class Inbox:
             texts = dict(conn.execute(select(payloads.c.id, payloads.c.payload).where(payloads.c.id.in_(ids))).all())
             return [ClaimedDelivery(payload=texts[row["id"]], **row) for row in taken]
 
-        claimed = await self.transaction(claim_with_payloads)
+        claimed = await self.transaction(claim_with_payloads, durable=False)
         return sorted(claimed, key=lambda d: d.received_at)
 
     async def requeue_expired(self) -> int:
@@ -365,6 +367,7 @@ class Inbox:
             .where(deliveries.c.state == PROCESSING, deliveries.c.lease_expires < time.time())
             .values(state=PENDING, lease_owner=None, lease_expires=None),
             lambda result: result.rowcount,
+            durable=False,
         )
 
     async def extend(self, delivery_ids: list[str]) -> None:
@@ -381,7 +384,8 @@ class Inbox:
             await self._execute(
                 update(deliveries)
                 .where(deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == self.owner)
-                .values(**values)
+                .values(**values),
+                durable=False,
             )
 
     async def prune(self, *, older_than_days: float) -> int:
@@ -444,7 +448,7 @@ class Inbox:
             conn.execute(insert)
             return conn.execute(remembered).scalar_one()
 
-        return await self.transaction(mark_and_read)
+        return await self.transaction(mark_and_read, durable=False)
 
     async def marked(self, kind: str, key: str) -> str | None:
         """The value remembered under (kind, key), or None."""
@@ -470,13 +474,20 @@ class Inbox:
             delete(marks).where(marks.c.kind == kind, marks.c.created_at < before), lambda result: result.rowcount
         )
 
-    async def _execute(self, statement: Executable, read: Callable[[Result[Any]], T] = lambda _result: None) -> T:
+    async def _execute(
+        self, statement: Executable, read: Callable[[Result[Any]], T] = lambda _result: None, *, durable: bool = True
+    ) -> T:
         """Run one statement in a transaction of its own and read its result there."""
-        return await self.transaction(lambda conn: read(conn.execute(statement)))
+        return await self.transaction(lambda conn: read(conn.execute(statement)), durable=durable)
 
-    async def transaction(self, work: Callable[[Connection], T]) -> T:
+    async def transaction(self, work: Callable[[Connection], T], *, durable: bool = True) -> T:
         """Run ``work`` in one transaction, committed when it returns; database errors become
         InboxUnavailable.
+
+        ``durable=False`` is for what may be lost if the machine loses power (never if only the
+        process dies): leases, a delivery's "done", marks. Such a commit does not wait for the
+        disk (SQLite's synchronous=NORMAL in WAL mode, PostgreSQL's synchronous_commit=off); a
+        durable commit after it still writes it first, and nothing is ever corrupted.
 
         A caller cancelled meanwhile (a worker stopped at shutdown) does not cut the
         transaction short: a connection abandoned mid-transaction would never return to the
@@ -484,21 +495,26 @@ class Inbox:
         """
         try:
             if self._sqlite_engine is not None:
-                return await asyncio.get_running_loop().run_in_executor(self._sqlite_thread, self._in_sqlite, work)
+                return await asyncio.get_running_loop().run_in_executor(self._sqlite_thread, self._in_sqlite, work, durable)
             if self._async_engine is not None:
-                return await asyncio.shield(self._in_postgres(work))
+                return await asyncio.shield(self._in_postgres(work, durable))
         except (SQLAlchemyError, OSError) as exc:
             raise InboxUnavailable(str(exc)) from exc
         raise InboxUnavailable("the inbox is not open")
 
-    def _in_sqlite(self, work: Callable[[Connection], T]) -> T:
+    def _in_sqlite(self, work: Callable[[Connection], T], durable: bool) -> T:
         if self._sqlite_engine is None:
             raise InboxUnavailable("the inbox is not open")
         # One connection held for good: a pool checkout per transaction cost 70 µs.
         if self._sqlite_connection is None:
             self._sqlite_connection = self._sqlite_engine.connect()
+            self._sqlite_durable = True  # _sqlite_pragmas' setting
         connection = self._sqlite_connection
         try:
+            if durable != self._sqlite_durable:
+                # Between transactions, on the driver's connection: SQLAlchemy would begin one.
+                connection.connection.dbapi_connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                self._sqlite_durable = durable
             with connection.begin():
                 return work(connection)
         except SQLAlchemyError:
@@ -508,9 +524,11 @@ class Inbox:
                 connection.close()
             raise
 
-    async def _in_postgres(self, work: Callable[[Connection], T]) -> T:
+    async def _in_postgres(self, work: Callable[[Connection], T], durable: bool) -> T:
         assert self._async_engine is not None
         async with self._async_engine.begin() as conn:
+            if not durable:
+                await conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             return await conn.run_sync(work)
 
 

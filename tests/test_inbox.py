@@ -274,3 +274,25 @@ async def test_processes_starting_together_on_a_new_database_all_start(database_
         await inboxes[0].transaction(metadata.drop_all)
         for inbox in inboxes:
             await inbox.close()
+
+
+async def test_only_durable_transactions_wait_for_the_disk(open_inbox, database_url):
+    """Recording a delivery (what a 202 promises) waits for the disk; leases, "done" and marks
+    may be lost to a power cut, so they do not."""
+    inbox = await open_inbox()
+    if inbox.is_sqlite:
+        setting = "PRAGMA synchronous"  # 2: FULL, 1: NORMAL
+        durable, relaxed = 2, 1
+    else:
+        setting = "SHOW synchronous_commit"
+        durable, relaxed = "on", "off"
+
+    def read(conn):
+        return conn.exec_driver_sql(setting).scalar()
+
+    assert await inbox.transaction(read) == durable
+    assert await inbox.transaction(read, durable=False) == relaxed
+    assert await inbox.transaction(read) == durable
+    await inbox.mark("k", "key", "v")
+    await inbox.record(delivery(1))
+    assert await inbox.get("delivery-1") is not None
