@@ -72,7 +72,7 @@ DEFAULTS: dict[str, Any] = {
         "link_in_welcome": True,
         "on_first_interaction": False,
         "remind_heated_threads": False,
-        "threshold": 1.0,
+        "threshold": {"issue": 0.5, "review": 1.0},  # bot.heat.DEFAULT_THRESHOLDS
         "cooldown_hours": 24,
         "lock_after": None,
         "notify_team": None,

@@ -49,7 +49,11 @@ from typing import Any
 import numpy
 import yaml
 
-DEFAULT_THRESHOLD: float = 1.0
+DEFAULT_THRESHOLD: float = 1.0  # one clear insult aimed at a person
+# Where a comment counts as heated by default, by where it is written: issue threads, and pull
+# request threads (conversation, reviews, review comments), where rough words about code are
+# everyday talk. Chosen from bench/heat_eval's precision/recall curves (README, "Code of conduct").
+DEFAULT_THRESHOLDS: dict[str, float] = {"issue": 0.5, "review": 1.0}
 LEXICON_FILE = "heat_lexicon.yaml"
 AIMS = ("any", "person", "address", "imperative")
 
@@ -207,12 +211,12 @@ _ATTRIBUTE = (
     r"opinions?|skills|iq|whole\s+(?:existence|life|attitude|personality))"
 )
 _SUBJECT = (
-    r"(?:he|she|(?:the\s+|these\s+|those\s+|this\s+|that\s+)?(?:maintainers?|devs?|developers?|authors?|"
+    r"(?:he|she|(?:the\s+|these\s+|those\s+|this\s+|that\s+|his\s+|her\s+|their\s+|your\s+)?(?:maintainers?|devs?|developers?|authors?|"
     r"owners?|reviewers?|contributors?|admins?|mods?|moderators?|op|guys?|dude|people|folks|coders?|group|team)"
     r"(?:\s+(?:here|of\s+this\s+\w+|on\s+this\s+\w+|who\s+(?:wrote|made|merged|approved|designed)\s+(?:this|that|it)))?"
     r"|whoever\s+(?:wrote|made|merged|approved|designed|reviewed)\s+(?:this|that|it)(?:\s+\w+)?)"
 )
-_BE = r"(?:is|are|was|were|'s|'re|must\s+be|seems?\s+to\s+be)"
+_BE = r"(?:is|are|was|were|'s|'re|must\s+be|seems?\s+to\s+be|gotta\s+be|got\s+to\s+be|ha(?:ve|s)\s+to\s+be)"
 _PREDICATE = rf"(?:^|[^\w'])(?:{{you_be}}|your\s+{_ATTRIBUTE}\s+{_BE}|{_SUBJECT}\s+{_BE}{{of_someone}})(?:\s+{_FILLER})*\s*$"
 # Person-nouns are said of someone in a relative clause too: "a maintainer who is a clown".
 _OF_SOMEONE = r"|(?:who|that)\s+(?:is|are|was|were|looks?\s+like|acts?\s+like)"

@@ -20,7 +20,7 @@ from bot.config import RepoConfig, fetch_file
 from bot.context import EventContext, is_bot
 from bot.dispatch import on_repository_setup
 from bot.github import github_time
-from bot.heat import DEFAULT_THRESHOLD, Heat, measure, strip_quoted_and_code
+from bot.heat import DEFAULT_THRESHOLDS, Heat, measure, strip_quoted_and_code
 from bot.insights import activity
 from bot.lookups import at_least
 from bot.render import Mention
@@ -47,8 +47,22 @@ async def heat_of(ctx: EventContext, text: str, section: dict[str, Any]) -> Heat
     return measure(text, extra_terms=section.get("extra_terms") or (), ignore_terms=section.get("ignore_terms") or (), toxicity=toxicity)
 
 
-def is_heated(heat: Heat, section: dict[str, Any]) -> bool:
-    return heat.score >= float(section.get("threshold", DEFAULT_THRESHOLD))
+def threshold_for(section: dict[str, Any], kind: str) -> float:
+    """The repository's threshold for comments of this kind ("issue", or "review" for pull
+    request threads): one number for both, or one per kind."""
+    threshold = section.get("threshold")
+    if isinstance(threshold, dict):
+        threshold = threshold.get(kind)
+    return float(threshold) if isinstance(threshold, int | float) else DEFAULT_THRESHOLDS[kind]
+
+
+def is_heated(heat: Heat, section: dict[str, Any], kind: str) -> bool:
+    return heat.score >= threshold_for(section, kind)
+
+
+def thread_kind(thread: dict[str, Any]) -> str:
+    """Where a comment is written: an issue thread, or a pull request's ("review")."""
+    return "review" if "pull_request" in thread or "head" in thread else "issue"
 
 
 def recently_reminded(reminder: dict[str, Any] | None, cooldown_hours: float, now: float) -> bool:
@@ -71,7 +85,7 @@ async def comment_written(event: sansio.Event, ctx: EventContext) -> None:
         return
     if any(c.name == "coc" for c in commands(comment.get("body") or "", known={"coc"})):
         await coc_command(ctx, config, thread["number"], comment)
-    await watch_heat(ctx, config, event.data["repository"], thread["number"], comment)
+    await watch_heat(ctx, config, event.data["repository"], thread["number"], comment, thread_kind(thread))
 
 
 @router.register("pull_request_review", action="submitted")
@@ -79,7 +93,7 @@ async def comment_written(event: sansio.Event, ctx: EventContext) -> None:
 async def review_written(event: sansio.Event, ctx: EventContext) -> None:
     config = await ctx.config()
     if config.enabled("conduct"):
-        await watch_heat(ctx, config, event.data["repository"], event.data["pull_request"]["number"], event.data["review"])
+        await watch_heat(ctx, config, event.data["repository"], event.data["pull_request"]["number"], event.data["review"], "review")
 
 
 @router.register("issues", action="opened")
@@ -105,12 +119,14 @@ async def first_interaction(event: sansio.Event, ctx: EventContext) -> None:
 # Acting -------------------------------------------------------------------------------------
 
 
-async def watch_heat(ctx: EventContext, config: RepoConfig, repository: dict[str, Any], number: int, comment: dict[str, Any]) -> None:
+async def watch_heat(
+    ctx: EventContext, config: RepoConfig, repository: dict[str, Any], number: int, comment: dict[str, Any], kind: str
+) -> None:
     section = config.section("conduct")
     if not section.get("remind_heated_threads"):
         return
     heat = await heat_of(ctx, comment.get("body") or "", section)
-    if not is_heated(heat, section):
+    if not is_heated(heat, section, kind):
         return
     now = time.time()
     thread = thread_key(repository, number)

@@ -143,3 +143,24 @@ async def test_a_push_that_turns_the_section_on_suggests_a_code_of_conduct(bot, 
     await settle(bot)
     owner, name = push["repository"]["full_name"].split("/")
     assert len(fake_github.calls_to("POST", f"/repos/{owner}/{name}/issues")) == 1
+
+
+def test_thresholds_by_where_the_comment_is_written():
+    assert conduct.threshold_for({}, "issue") == 0.5 and conduct.threshold_for({}, "review") == 1.0
+    assert conduct.threshold_for({"threshold": 0.8}, "issue") == conduct.threshold_for({"threshold": 0.8}, "review") == 0.8
+    assert conduct.threshold_for({"threshold": {"review": 1.5}}, "review") == 1.5
+    assert conduct.threshold_for({"threshold": {"review": 1.5}}, "issue") == 0.5  # the other kind keeps its default
+    assert conduct.thread_kind(example("issues", "opened")["issue"]) == "issue"
+    assert conduct.thread_kind(example("issue_comment", "created")["issue"] | {"pull_request": {}}) == "review"
+    assert conduct.thread_kind(example("pull_request", "opened")["pull_request"]) == "review"
+
+
+async def test_weaker_heat_is_enough_in_an_issue_thread_but_not_in_a_pull_requests(bot, fake_github):
+    fake_github.add_file(OWNER, REPO, ".github/community-bot.yml", REMIND)
+    fake_github.set_community_profile(OWNER, REPO, code_of_conduct=True)
+    fake_github.add_issue(OWNER, REPO, number=2, pull_request=True)
+    weak = "You are being unprofessional."  # one half-weight term: 0.5
+    await say(bot, fake_github, weak, number=2)
+    assert reminders(fake_github, 2) == []
+    await say(bot, fake_github, weak)
+    assert len(reminders(fake_github)) == 1

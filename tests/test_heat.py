@@ -131,6 +131,9 @@ def test_weaker_signals_add_up():
         "still broken for me on 2.3",
         "a latency of 2 s is unacceptable for this endpoint",
         "the person who wrote the RFC was right",
+        "this dependency is toxic for the build",
+        "don't come back to this until the refactor lands",
+        "the crying baby emoji is a nice touch",
     ],
 )
 def test_strong_words_about_code_or_oneself_stay_calm(text):
@@ -162,6 +165,16 @@ def test_strong_words_about_code_or_oneself_stay_calm(text):
         "shame on you",
         "your project is a joke",
         "congrats, you broke everything",
+        "You are just embarrassing yourself.",
+        "Please stop whining.",
+        "Goodbye and don't come back.",
+        "Take your grievances and your attitude elsewhere.",
+        "rtfm",
+        "the owner is toxic",
+        "his admins are toxic",
+        "The devs gotta be some kind of stupid",
+        "some people don't have a brain",
+        "I hope you are ashamed of yourself",
     ],
 )
 def test_strong_words_aimed_at_people_count(text):

@@ -5,8 +5,9 @@
 The set (bench/heat_eval/comments.jsonl) holds real issue comments and pull request review
 comments, labelled `uncivil` or `calm` by the written guidelines beside it (GUIDELINES.md).
 Each comment belongs to the tuning split or the test split by a hash of its id, fixed once and
-for all: thresholds and weights are chosen on the tuning split only, and the test split's
-figures are the ones reported.
+for all: weights and lexicon additions are chosen on the tuning split, and the test split's
+figures are the ones reported. ``--split extra`` reads extra.jsonl instead: further comments,
+labelled by the same guidelines and collected after the detector took shape (GUIDELINES.md).
 
 For each kind of comment (issue, review) it prints, for the detectors compared: precision,
 recall, and the share of calm comments flagged (false-positive rate) of: the lexicon alone (the
@@ -28,9 +29,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from bot.heat import DEFAULT_THRESHOLD, measure, model_probability, normalize, strip_quoted_and_code  # noqa: E402
+from bot.heat import (  # noqa: E402
+    DEFAULT_THRESHOLD,
+    DEFAULT_THRESHOLDS,
+    measure,
+    model_probability,
+    normalize,
+    strip_quoted_and_code,
+)
 
 SET = HERE / "comments.jsonl"
+EXTRA = HERE / "extra.jsonl"
 KINDS = ("issue", "review")
 
 
@@ -40,8 +49,10 @@ def split_of(comment_id: str) -> str:
 
 
 def load(split: str | None = None) -> list[dict]:
-    comments = [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [c for c in comments if split is None or split_of(c["id"]) == split]
+    """The comments of a split of the set ("tune", "test", None for both), or the extra ones."""
+    path = EXTRA if split == "extra" else SET
+    comments = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [c for c in comments if split in (None, "extra") or split_of(c["id"]) == split]
 
 
 def figures(comments: list[dict], flagged: Callable[[dict], bool]) -> dict[str, float]:
@@ -59,14 +70,20 @@ def figures(comments: list[dict], flagged: Callable[[dict], bool]) -> dict[str, 
     }
 
 
-def detectors() -> dict[str, Callable[[str], float]]:
-    """Each detector's score for a comment's text, flagged at >= DEFAULT_THRESHOLD."""
+COMBINED = "community-bot (lexicon, model, aim; default thresholds)"
+
+
+def detectors() -> dict[str, tuple[Callable[[str], float], Callable[[str], float]]]:
+    """Each detector's score for a comment's text, and where it flags a comment of a kind: the
+    lexicon at its own default (1.0), the model at probability 0.5, community-bot at its
+    defaults by kind (bot.heat.DEFAULT_THRESHOLDS)."""
     return {
-        "lexicon alone": lambda text: measure(text, model=False).score,
-        "alt-profanity-check as is (probability >= 0.5)": lambda text: 2 * model_probability(
-            normalize(strip_quoted_and_code(text))
+        "lexicon alone": (lambda text: measure(text, model=False).score, lambda kind: DEFAULT_THRESHOLD),
+        "alt-profanity-check as is (probability >= 0.5)": (
+            lambda text: model_probability(normalize(strip_quoted_and_code(text))),
+            lambda kind: 0.5,
         ),
-        "community-bot (lexicon, model, aim)": lambda text: measure(text).score,
+        COMBINED: (lambda text: measure(text).score, DEFAULT_THRESHOLDS.__getitem__),
     }
 
 
@@ -79,19 +96,20 @@ def row(label: str, f: dict[str, float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=("test", "tune"), default="test")
+    parser.add_argument("--split", choices=("test", "tune", "extra"), default="test")
     parser.add_argument("--curve", action="store_true", help="print the precision/recall curve over thresholds")
     args = parser.parse_args()
     comments = load(args.split)
-    print(f"{args.split} split of {SET.name}: {len(comments)} comments\n")
+    print(f"{args.split}: {len(comments)} comments\n")
     print("| detector, kind | comments | uncivil | precision | recall | calm flagged |")
     print("| --- | --- | --- | --- | --- | --- |")
     scores: dict[str, dict[str, float]] = {}
-    for name, score in detectors().items():
+    for name, (score, threshold) in detectors().items():
         scores[name] = {c["id"]: score(c["text"]) for c in comments}
         for kind in KINDS:
             of_kind = [c for c in comments if c["kind"] == kind]
-            print(row(f"{name}, {kind}", figures(of_kind, lambda c: scores[name][c["id"]] >= DEFAULT_THRESHOLD)))
+            at = threshold(kind)
+            print(row(f"{name}, {kind} (at {at})", figures(of_kind, lambda c: scores[name][c["id"]] >= at)))
     measure(comments[0]["text"])  # the model is loaded once per process, not per comment
     started = time.perf_counter()
     for c in comments:
@@ -99,7 +117,7 @@ def main() -> None:
     per_comment = (time.perf_counter() - started) / len(comments) * 1000
     print(f"\ncommunity-bot: {per_comment:.2f} ms a comment on one core (mean over {len(comments)})")
     if args.curve:
-        combined = scores["community-bot (lexicon, model, aim)"]
+        combined = scores[COMBINED]
         print("\n| threshold | " + " | ".join(f"{k} precision | {k} recall | {k} calm flagged" for k in KINDS) + " |")
         print("| --- " * (1 + 3 * len(KINDS)) + "|")
         for step in range(4, 31):
