@@ -283,8 +283,11 @@ def _aimed(aim: str, clause: str, after: str) -> bool:
 MODEL_WEIGHT = 1.2
 MODEL_FLOOR = 0.4
 UNAIMED_SHARE = 0.25
-# Perspective's own guidance: a TOXICITY of 0.5 or more is worth a moderator's look.
+# Perspective's own guidance: a TOXICITY of 0.5 or more is worth a moderator's look; so 0.5
+# weighs 1.0 (heated alone anywhere), counted from PERSPECTIVE_FLOOR up: in an issue thread
+# (heated at 0.5) Perspective alone flags from 0.425, as the local model flags more there too.
 PERSPECTIVE_AT_THRESHOLD = 0.5
+PERSPECTIVE_FLOOR = 0.35
 _AT_PEOPLE = re.compile(
     r"(?<![\w'])(?:you|your|yours|yourself|yourselves|you'?re|u|ur|ya|y'?all|@[\w-]+|maintainers?|devs?|"
     r"developers?|authors?|contributors?|owners?|team|guys|people|folks|whoever|he|she|they|them|his|her)(?![\w'])"
@@ -458,7 +461,8 @@ def measure(
     found.sort(key=lambda item: item[0])
     signals = [(entry.term, entry.weight) for _, entry in found]
     if toxicity is not None:
-        tone = (f"Perspective toxicity {toxicity:.2f}", round(toxicity / PERSPECTIVE_AT_THRESHOLD, 4))
+        part = (toxicity - PERSPECTIVE_FLOOR) / (PERSPECTIVE_AT_THRESHOLD - PERSPECTIVE_FLOOR)
+        tone = (f"Perspective toxicity {toxicity:.2f}", round(part, 4)) if part > 0 else None
     else:
         tone = model_signal(_masked(prose, unread)) if model else None
     if tone is not None:

@@ -340,3 +340,10 @@ def test_the_models_probability_is_alt_profanity_checks_own():
 
     texts = ["", "the and of", "thanks, merged!", "you are a fucking clown", "kill the process and dump the table"]
     assert [model_probability(t) for t in texts] == pytest.approx(list(predict_prob(texts)), abs=1e-9)
+
+
+def test_perspectives_toxicity_takes_the_models_place():
+    assert measure("what a mess", toxicity=0.5).signals == (("Perspective toxicity 0.50", 1.0),)
+    assert measure("what a mess", toxicity=0.425).score == pytest.approx(0.5)  # heated in an issue thread
+    assert measure("what a mess", toxicity=0.2) == Heat(0.0, ())
+    assert measure("you idiot", toxicity=0.2).signals == (("idiot", 1.0),)
