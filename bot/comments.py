@@ -27,22 +27,25 @@ async def find_comment(gh: GitHubAPI, *, owner: str, repo: str, number: int, kin
     return None
 
 
+async def post_comment(gh: GitHubAPI, *, owner: str, repo: str, number: int, kind: str, body: str) -> Outcome:
+    """Post the bot's comment of this kind, marked so that it is found and edited later."""
+    await gh.post(
+        "/repos/{owner}/{repo}/issues/{number}/comments",
+        {"owner": owner, "repo": repo, "number": number},
+        data={"body": with_marker(body, kind)},
+    )
+    return "created"
+
+
 async def upsert_comment(
     gh: GitHubAPI, *, owner: str, repo: str, number: int, kind: str, body: str, bot_login: str, create: bool = True
 ) -> Outcome | None:
     """Create the bot's comment of this kind (unless ``create`` is False), or bring the existing
     one up to date; what was done, None when nothing was there to update."""
-    body = with_marker(body, kind)
     existing = await find_comment(gh, owner=owner, repo=repo, number=number, kind=kind, bot_login=bot_login)
     if existing is None:
-        if not create:
-            return None
-        await gh.post(
-            "/repos/{owner}/{repo}/issues/{number}/comments",
-            {"owner": owner, "repo": repo, "number": number},
-            data={"body": body},
-        )
-        return "created"
+        return await post_comment(gh, owner=owner, repo=repo, number=number, kind=kind, body=body) if create else None
+    body = with_marker(body, kind)
     if existing.get("body") == body:
         return "unchanged"
     await gh.patch(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from gidgethub import sansio
 from gidgethub.abc import GitHubAPI
 
 from .checks import set_check_run
-from .comments import Outcome, find_comment, upsert_comment
+from .comments import Outcome, find_comment, post_comment, upsert_comment
 from .commits import Commit, pull_request_commits
 from .config import ConfigLoader, RepoConfig
 from .github import is_bot  # noqa: F401 (handlers ask the context)
@@ -113,10 +114,24 @@ class EventContext:
         return self._services.renderer.render(template, variables, override=override)
 
     async def comment(
-        self, number: int, kind: str, template: str, /, *, wording: str | None = None, create: bool = True, **variables: Any
+        self,
+        number: int,
+        kind: str,
+        template: str,
+        /,
+        *,
+        wording: str | None = None,
+        create: bool = True,
+        fresh: bool = False,
+        **variables: Any,
     ) -> Outcome | None:
         """Post or update the bot's one comment of ``kind`` on issue or PR ``number`` (with
         ``create=False``, only update it where there is one).
+
+        ``fresh``: the event says the issue had no comments yet (a new issue's ``comments: 0``),
+        so the bot's earlier comment can only be one this bot tried to post before: the bot
+        remembers each first try, and only a second try for the same comment reads the
+        issue's comments to find it. A new issue's welcome costs one call instead of two.
 
         Never in answer to a bot: two bots answering each other would never stop.
         """
@@ -124,18 +139,21 @@ class EventContext:
             log.info("no comment in answer to a bot", extra={"fields": {"kind": kind, "sender": self.sender.get("login")}})
             return None
         body = await self.render(template, wording=wording, **variables)
-        outcome = await upsert_comment(
-            self.gh,
-            owner=self.owner,
-            repo=self.repo,
-            number=number,
-            kind=kind,
-            body=body,
-            bot_login=await self.bot_login(),
-            create=create,
-        )
+        where = {"owner": self.owner, "repo": self.repo, "number": number, "kind": kind, "body": body}
+        if fresh and create and await self._first_try(number, kind):
+            outcome: Outcome | None = await post_comment(self.gh, **where)
+        else:
+            outcome = await upsert_comment(self.gh, **where, bot_login=await self.bot_login(), create=create)
         log.info("comment %s", outcome, extra={"fields": {"kind": kind, "number": number}})
         return outcome
+
+    async def _first_try(self, number: int, kind: str) -> bool:
+        """Whether this is the first try at this comment, by any process, ever."""
+        repository_id = ((self.event.data if isinstance(self.event.data, dict) else {}).get("repository") or {}).get("id")
+        if self._services.inbox is None or repository_id is None:
+            return False  # nothing remembers tries: look for an earlier comment
+        attempt = uuid.uuid4().hex
+        return await self.mark("comment.try", f"{repository_id}#{number}:{kind}", attempt) == attempt
 
     async def react(self, comment_id: int, content: str) -> None:
         """React to a comment of this repository's issues or pull requests (``+1``, ``confused``)."""

@@ -118,6 +118,8 @@ class Dispatcher:
         """Run the event's handlers; the names of those that raised."""
         if event.event == "push" and isinstance(event.data, dict):
             self.services.config.invalidate_on_push(event.data)
+        if isinstance(event.data, dict):
+            self.services.lookups.invalidate_on(event.event, event.data)
         failed = []
         context = EventContext(event, self.services)
         for handler in await self.handlers_for(event):

@@ -1,14 +1,16 @@
 """Facts about people and repositories that several handlers ask GitHub for, cached.
 
-A person's role on a repository decides who is greeted as a newcomer and who may run a slash
-command: asked through the API, never guessed from the payload (``author_association`` shows
-a private organisation member as ``CONTRIBUTOR`` or ``NONE``).
+Membership of the organisation decides who is greeted as a newcomer, and a person's role on a
+repository who may run a slash command: asked through the API, never guessed from the payload
+(``author_association`` shows a private organisation member as ``CONTRIBUTOR`` or ``NONE``).
+Membership and roles change: ``invalidate_on`` drops what GitHub's membership events change.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import cachetools
@@ -22,6 +24,9 @@ _MISSING = object()
 
 # GitHub's repository roles, weakest first.
 ROLES = ("none", "read", "triage", "write", "maintain", "admin")
+# An organisation's members are listed (a page of 100 a call) up to this many; past it, each
+# person is asked about on their own.
+MAX_LISTED_MEMBERS = 3_000
 # What the permission endpoint's older ``permission`` field says, where ``role_name`` is absent.
 _LEGACY_ROLES = {"admin": "admin", "write": "write", "read": "read", "none": "none"}
 
@@ -47,6 +52,10 @@ class Lookups:
         self._roles: cachetools.TTLCache[tuple[str, ...], str] = cachetools.TTLCache(maxsize, permission_ttl)
         self._profiles: cachetools.TTLCache[tuple[str, ...], CommunityFiles] = cachetools.TTLCache(maxsize, profile_ttl)
         self._members: cachetools.TTLCache[tuple[str, ...], bool] = cachetools.TTLCache(maxsize, permission_ttl)
+        # Each organisation's members, lower-case (None: too many to list). After the TTL the
+        # pages are asked again with their ETags (gidgethub's cache): a 304 costs no rate limit.
+        self._org_lists: cachetools.TTLCache[str, frozenset[str] | None] = cachetools.TTLCache(256, permission_ttl)
+        self._listing: dict[str, asyncio.Task[frozenset[str] | None]] = {}
 
     async def role(self, gh: GitHubAPI, owner: str, repo: str, login: str) -> str:
         """The person's role on the repository: one of ``ROLES`` ("none" for a person who no
@@ -56,7 +65,12 @@ class Lookups:
         return await _remembered(self._roles, (owner, repo, login), lambda: _get(gh, url, where, role_from))
 
     async def is_org_member(self, gh: GitHubAPI, org: str, login: str) -> bool:
-        """Whether the person is a member of the organisation (a personal account has none)."""
+        """Whether the person is a member of the organisation (a personal account has none):
+        from the organisation's list of members, one list for everyone, or where it is too long
+        to list, by asking about this person."""
+        members = await self.org_members(gh, org)
+        if members is not None:
+            return login.lower() in members
 
         async def ask() -> bool:
             try:
@@ -70,6 +84,54 @@ class Lookups:
             return True  # 204 (no body, so a 404 cannot be told apart by getitem_or_none)
 
         return await _remembered(self._members, (org, login), ask)
+
+    async def org_members(self, gh: GitHubAPI, org: str) -> frozenset[str] | None:
+        """The organisation's members' logins, lower-case, private members included (the app
+        reads members); empty for a personal account; None past MAX_LISTED_MEMBERS. Lookups at
+        the same time share one listing."""
+        key = org.lower()
+        if key in self._org_lists:
+            return self._org_lists[key]
+        task = self._listing.get(key)
+        if task is None:
+            task = self._listing[key] = asyncio.ensure_future(self._list_members(gh, org))
+            task.add_done_callback(lambda _: self._listing.pop(key, None))
+        members = await asyncio.shield(task)
+        self._org_lists[key] = members
+        return members
+
+    async def _list_members(self, gh: GitHubAPI, org: str) -> frozenset[str] | None:
+        logins: set[str] = set()
+        try:
+            async for member in gh.getiter("/orgs/{org}/members{?per_page}", {"org": org, "per_page": 100}):
+                logins.add(str(member["login"]).lower())
+                if len(logins) > MAX_LISTED_MEMBERS:
+                    return None
+        except gidgethub.BadRequest as exc:
+            if exc.status_code != 404:  # 404: the owner is a person, not an organisation
+                raise
+        return frozenset(logins)
+
+    def forget_org_members(self, org: str, login: str | None = None) -> None:
+        """Drop what is known of the organisation's members (someone joined or left)."""
+        self._org_lists.pop(org.lower(), None)
+        if login is not None:
+            self._members.pop((org.lower(), login.lower()), None)
+
+    def invalidate_on(self, event: str, payload: Mapping[str, Any]) -> None:
+        """Forget what a membership event changed, so that the next lookup asks GitHub: an
+        ``organization`` event (a member added, removed or invited), a ``member`` event (a
+        repository's collaborator added, removed or given another role)."""
+        if event == "organization":
+            org = _login(payload.get("organization"))
+            if org:
+                self.forget_org_members(org, _login((payload.get("membership") or {}).get("user")))
+        elif event == "member":
+            full_name = (payload.get("repository") or {}).get("full_name") or ""
+            login = _login(payload.get("member"))
+            if "/" in full_name and login:
+                owner, repo = full_name.lower().split("/", 1)
+                self._roles.pop((owner, repo, login.lower()), None)
 
     async def is_team_member(self, gh: GitHubAPI, org: str, team: str, login: str) -> bool:
         """Whether the person is an active member of the organisation's team (404: not in it, or
@@ -98,6 +160,11 @@ async def _remembered(cache: cachetools.TTLCache[tuple[str, ...], T], key: tuple
 
 async def _get(gh: GitHubAPI, url: str, url_vars: dict[str, str], read: Callable[[Any], T]) -> T:
     return read(await getitem_or_none(gh, url, url_vars))
+
+
+def _login(account: Any) -> str | None:
+    login = account.get("login") if isinstance(account, Mapping) else None
+    return login if isinstance(login, str) else None
 
 
 def _is_active(membership: Any) -> bool:

@@ -3,8 +3,9 @@ in a repository, each greeted once ever.
 
 Who is new is settled as cheaply as it can be: the payload's ``author_association`` rules
 out members and returning contributors; the bot's own record of whom it greeted rules out
-repetitions; only then does one search ask GitHub whether the person came before, and one
-(cached) permission lookup catch the private organisation member the association hides.
+repetitions; only then does one search ask GitHub whether the person came before, and the
+organisation's list of members (one cached list for everyone, dropped when GitHub says a
+member joined) catches the private member the association hides.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from gidgethub.routing import Router
 from bot.config import RepoConfig
 from bot.context import EventContext, is_bot
 from bot.insights import activity
-from bot.lookups import at_least
 from bot.render import literal
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ async def welcome(ctx: EventContext, kind: str, item: dict[str, Any], repository
         return
     if not await is_first_time(ctx, kind, author["login"], number):
         return
-    if not include_members and at_least(await ctx.role(author["login"]), "write"):
+    if not include_members and await ctx.is_org_member(author["login"]):
         return  # a private organisation member, whom the association showed as an outsider
     # Whoever marks the person first greets them; a redelivery of that same event is let
     # through again (the comment is then found and left as it is).
@@ -124,6 +124,8 @@ async def welcome(ctx: EventContext, kind: str, item: dict[str, Any], repository
         number,
         f"welcome-{kind.replace('_', '-')}",
         TEMPLATES[kind],
+        # A first issue or pull request nobody has commented on yet holds no earlier welcome.
+        fresh=kind != FIRST_MERGE and item.get("comments") == 0,
         wording=await wording(ctx, kind, settings),
         **await variables(ctx, kind, config, item),
     )

@@ -16,6 +16,8 @@ from aiohttp.test_utils import TestClient
 from gidgethub import routing
 
 from bot.app import BOT, Bot, create_app
+from bot.github import GitHubApp, RetryPolicy
+from bot.metrics import Metrics
 from bot.settings import Settings
 from tests.fakes import FakeGitHub, example, make_private_key, sign
 
@@ -70,6 +72,20 @@ async def fake_github(aiohttp_server: Any) -> Any:
     fake.url = str(server.make_url("")).rstrip("/")
     yield fake
     fake.assert_no_violations()
+
+
+@pytest.fixture
+async def github_app(fake_github: FakeGitHub, private_key: str) -> Any:
+    """The app's client on the fake GitHub, retrying quickly."""
+    async with aiohttp.ClientSession() as session:
+        yield GitHubApp(
+            session,
+            app_id="1",
+            private_key=private_key,
+            base_url=fake_github.url,
+            metrics=Metrics(),
+            retry=RetryPolicy(attempts=3, backoff=0.01, max_wait=30),
+        )
 
 
 @pytest.fixture

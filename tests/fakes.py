@@ -915,6 +915,7 @@ class FakeGitHub:
                 "/repos/{owner}/{repo}/collaborators/{username}/permission",
             ): self._get_permission,
             ("GET", "/repos/{owner}/{repo}/community/profile"): self._get_community_profile,
+            ("GET", "/orgs/{org}/members"): self._list_org_members,
             ("GET", "/orgs/{org}/members/{username}"): self._check_org_membership,
             ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}"): self._get_pull,
             ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits"): self._list_pull_commits,
@@ -1554,6 +1555,9 @@ class FakeGitHub:
     def add_org_member(self, org: str, login: str) -> None:
         """Make someone a member of an organisation, publicly or privately alike."""
         self._org_members.setdefault(org.lower(), set()).add(login.lower())
+
+    def remove_org_member(self, org: str, login: str) -> None:
+        self._org_members.get(org.lower(), set()).discard(login.lower())
 
     # Serving requests --------------------------------------------------------------
 
@@ -2995,6 +2999,14 @@ class FakeGitHub:
         return reply
 
     # Organisations ----------------------------------------------------------------------
+
+    def _list_org_members(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """The organisation's members, private ones too (what an installation token with the
+        members permission sees), by login, paginated; 404 for an owner that is no organisation."""
+        members = self._org_members.get(params["org"].lower())
+        if members is None:
+            return _error(404)
+        return self._page(request, [_user(login) for login in sorted(members)])
 
     def _check_org_membership(
         self, request: web.Request, params: dict[str, str], body: Any

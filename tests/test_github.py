@@ -10,7 +10,7 @@ import gidgethub
 import pytest
 
 from bot import github as github_module
-from bot.github import GitHubApp, GitHubUnreachable, RetryPolicy, TokenBucket, WritePacer
+from bot.github import GitHubApp, GitHubUnreachable, TokenBucket, WritePacer
 from bot.metrics import Metrics
 
 INSTALLATION = 7
@@ -27,19 +27,6 @@ def slept(monkeypatch):
 
     monkeypatch.setattr(github_module.GitHubAPI, "sleep", sleep)
     return waits
-
-
-@pytest.fixture
-async def github_app(fake_github, private_key):
-    async with aiohttp.ClientSession() as session:
-        yield GitHubApp(
-            session,
-            app_id="1",
-            private_key=private_key,
-            base_url=fake_github.url,
-            metrics=Metrics(),
-            retry=RetryPolicy(attempts=3, backoff=0.01, max_wait=30),
-        )
 
 
 def repo_answer():

@@ -123,19 +123,18 @@ async def test_a_newcomers_first_issue_is_welcomed_once(bot, fake_github):
     assert "<!-- community-bot:welcome-issue -->" in comment["body"]
     [search] = fake_github.calls_to("GET", "/search/issues")
     assert search.query["q"] == "repo:Codertocat/Hello-World author:newbie"
-    # What it costs: the config (repository, then organisation), one search, one permission
-    # lookup, the community profile, the wording (behaviorbot's file, an override), the
-    # bot's earlier comment, the comment.
+    # What it costs: the config (repository, then organisation), one search, the organisation's
+    # members (one list for everyone, cached), the community profile, the wording
+    # (behaviorbot's file, an override), the comment: a new issue holds no earlier welcome.
     assert sorted(work_calls(fake_github)) == sorted([
         ("GET", f"/repos/{OWNER}/{REPO}/contents/.github/community-bot.yml"),
         ("GET", f"/repos/{OWNER}/.github/contents/.github/community-bot.yml"),
         ("GET", "/search/issues"),
-        ("GET", f"/repos/{OWNER}/{REPO}/collaborators/newbie/permission"),
+        ("GET", f"/orgs/{OWNER}/members"),
         ("GET", f"/repos/{OWNER}/{REPO}/community/profile"),
         ("GET", f"/repos/{OWNER}/{REPO}/contents/.github/config.yml"),
         ("GET", f"/repos/{OWNER}/.github/contents/.github/config.yml"),
         ("GET", f"/repos/{OWNER}/{REPO}/contents/.github/community-bot/templates/welcome_issue.md"),
-        ("GET", f"/repos/{OWNER}/{REPO}/issues/1/comments"),
         ("POST", f"/repos/{OWNER}/{REPO}/issues/1/comments"),
     ])
 
@@ -186,10 +185,44 @@ async def test_members_and_contributors_are_not_greeted_and_cost_no_search(bot, 
 
 
 async def test_a_private_member_shown_as_an_outsider_is_not_greeted(bot, fake_github):
-    fake_github.set_permission(OWNER, REPO, "newbie", "write")
+    fake_github.add_org_member(OWNER, "newbie")  # privately: the payload says NONE
     fake_github.add_issue(OWNER, REPO, number=1, author="newbie", author_id=9001)
     await send(bot, "issues", opened_issue(1, association="NONE"))
     assert bot_comments(fake_github, 1) == []
+
+
+async def test_on_warm_caches_a_newcomers_welcome_costs_a_search_and_the_comment(bot, fake_github):
+    fake_github.add_org_member(OWNER, "someone-else")
+    fake_github.add_issue(OWNER, REPO, number=1, author="first", author_id=9001)
+    await send(bot, "issues", opened_issue(1, author=person("first", 9001)))
+    fake_github.reset_calls()
+    fake_github.add_issue(OWNER, REPO, number=2, author="second", author_id=9002)
+    await send(bot, "issues", opened_issue(2, author=person("second", 9002)))
+    assert len(bot_comments(fake_github, 2)) == 1
+    assert sorted(work_calls(fake_github)) == [("GET", "/search/issues"), ("POST", f"/repos/{OWNER}/{REPO}/issues/2/comments")]
+
+
+async def test_a_member_who_joined_since_the_list_was_read_is_never_greeted(bot, fake_github):
+    fake_github.add_org_member(OWNER, "someone-else")
+    fake_github.add_issue(OWNER, REPO, number=1, author="first", author_id=9001)
+    await send(bot, "issues", opened_issue(1, author=person("first", 9001)))  # the list is read and cached
+    fake_github.add_org_member(OWNER, "newbie")
+    joined = installed(example("organization", "member_added"))
+    joined["organization"]["login"] = OWNER
+    joined["membership"]["user"]["login"] = "newbie"
+    await send(bot, "organization", joined)
+    fake_github.add_issue(OWNER, REPO, number=2, author="newbie", author_id=9002)
+    await send(bot, "issues", opened_issue(2, author=person("newbie", 9002)))
+    assert bot_comments(fake_github, 2) == []
+    assert len(fake_github.calls_to("GET", "/orgs/{org}/members")) == 2  # read again after the event
+
+
+async def test_a_second_try_at_a_welcome_finds_the_first_instead_of_posting_again(bot, fake_github):
+    fake_github.add_issue(OWNER, REPO, number=1, author="newbie", author_id=9001)
+    await send(bot, "issues", opened_issue(1), delivery_id="first-try")
+    await send(bot, "issues", opened_issue(1), delivery_id="second-try")  # the same event again, as a redelivery
+    assert len(bot_comments(fake_github, 1)) == 1
+    assert len(fake_github.calls_to("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments")) == 1
 
 
 async def test_members_are_greeted_when_configured(bot, fake_github):
