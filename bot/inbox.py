@@ -98,6 +98,44 @@ PENDING, PROCESSING, DONE, FAILED = "pending", "processing", "done", "failed"
 _BATCH_LIMIT = 500
 
 
+# The statements of every delivery's path, built once: building a statement costs more than
+# running it (SQLAlchemy caches the compiled form, not the construction).
+# Pending only, so the (state, received_at) index is read in order: with an OR for expired
+# leases SQLite sorted the whole backlog on every claim.
+_CLAIMABLE = (
+    select(deliveries.c.id)
+    .where(deliveries.c.state == PENDING)
+    .order_by(deliveries.c.received_at)
+    .limit(bindparam("limit", type_=Integer))
+    # Several processes on PostgreSQL: each skips the rows another is claiming.
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(_CLAIMABLE.scalar_subquery()))
+    .values(
+        state=PROCESSING,
+        lease_owner=bindparam("owner"),
+        lease_expires=bindparam("expires"),
+        attempts=deliveries.c.attempts + 1,
+    )
+    .returning(
+        deliveries.c.id,
+        deliveries.c.event,
+        deliveries.c.attempts,
+        deliveries.c.received_at,
+        deliveries.c.action,
+        deliveries.c.installation_id,
+        deliveries.c.repository,
+    )
+)
+_PAYLOADS = select(payloads.c.id, payloads.c.payload).where(payloads.c.id.in_(bindparam("ids", expanding=True)))
+_MARK_VALUES = {name: bindparam(name) for name in ("kind", "key", "value", "created_at")}
+_MARK_SQLITE = sqlite.insert(marks).values(**_MARK_VALUES).on_conflict_do_nothing(index_elements=["kind", "key"])
+_MARK_POSTGRES = postgresql.insert(marks).values(**_MARK_VALUES).on_conflict_do_nothing(index_elements=["kind", "key"])
+_MARKED = select(marks.c.value).where(marks.c.kind == bindparam("kind"), marks.c.key == bindparam("key"))
+
+
 class InboxUnavailable(Exception):
     """The database could not record or read deliveries."""
 
@@ -318,43 +356,13 @@ class Inbox:
 
     async def claim(self, limit: int) -> list[ClaimedDelivery]:
         """Take up to ``limit`` pending deliveries, oldest first, under this process's lease."""
-        now = time.time()
-        # Pending only, so the (state, received_at) index is read in order: with an OR for
-        # expired leases SQLite sorted the whole backlog on every claim.
-        claimable = (
-            select(deliveries.c.id)
-            .where(deliveries.c.state == PENDING)
-            .order_by(deliveries.c.received_at)
-            .limit(limit)
-            # Several processes on PostgreSQL: each skips the rows another is claiming.
-            .with_for_update(skip_locked=True)
-        )
-        take = (
-            update(deliveries)
-            .where(deliveries.c.id.in_(claimable.scalar_subquery()))
-            .values(
-                state=PROCESSING,
-                lease_owner=self.owner,
-                lease_expires=now + self.lease_seconds,
-                attempts=deliveries.c.attempts + 1,
-            )
-            .returning(
-                deliveries.c.id,
-                deliveries.c.event,
-                deliveries.c.attempts,
-                deliveries.c.received_at,
-                deliveries.c.action,
-                deliveries.c.installation_id,
-                deliveries.c.repository,
-            )
-        )
+        params = {"limit": limit, "owner": self.owner, "expires": time.time() + self.lease_seconds}
 
         def claim_with_payloads(conn: Connection) -> list[ClaimedDelivery]:
-            taken = conn.execute(take).mappings().all()
+            taken = conn.execute(_CLAIM, params).mappings().all()
             if not taken:
                 return []
-            ids = [row["id"] for row in taken]
-            texts = dict(conn.execute(select(payloads.c.id, payloads.c.payload).where(payloads.c.id.in_(ids))).all())
+            texts = dict(conn.execute(_PAYLOADS, {"ids": [row["id"] for row in taken]}).all())
             return [ClaimedDelivery(payload=texts[row["id"]], **row) for row in taken]
 
         claimed = await self.transaction(claim_with_payloads, durable=False)
@@ -437,24 +445,18 @@ class Inbox:
         """Remember ``value`` under (kind, key) unless a value is remembered there already;
         the value that is. Whoever gets their own value back was first (or is repeating
         themselves, as a redelivered event does)."""
-        insert = (
-            self._insert(marks)
-            .values(kind=kind, key=key, value=value, created_at=time.time())
-            .on_conflict_do_nothing(index_elements=["kind", "key"])
-        )
-        remembered = select(marks.c.value).where(marks.c.kind == kind, marks.c.key == key)
+        params = {"kind": kind, "key": key, "value": value, "created_at": time.time()}
+        insert = _MARK_SQLITE if self.is_sqlite else _MARK_POSTGRES
 
         def mark_and_read(conn: Connection) -> str:
-            conn.execute(insert)
-            return conn.execute(remembered).scalar_one()
+            conn.execute(insert, params)
+            return conn.execute(_MARKED, params).scalar_one()
 
         return await self.transaction(mark_and_read, durable=False)
 
     async def marked(self, kind: str, key: str) -> str | None:
         """The value remembered under (kind, key), or None."""
-        return await self._execute(
-            select(marks.c.value).where(marks.c.kind == kind, marks.c.key == key), lambda result: result.scalar()
-        )
+        return await self.transaction(lambda conn: conn.execute(_MARKED, {"kind": kind, "key": key}).scalar())
 
     async def count_marks(self, kind: str, key_prefix: str, *, since: float) -> int:
         """How many facts of this kind, with keys starting ``key_prefix``, were remembered since

@@ -43,7 +43,7 @@ class WorkerPool:
         poll_interval: float = 1.0,
         retention_days: float = 7,
         prune_interval: float = 3600,
-        max_yield: float = 0.5,
+        max_yield: float = 0.02,
         prune_also: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self.inbox = inbox
@@ -98,6 +98,9 @@ class WorkerPool:
     async def _yield_to_receiving(self) -> None:
         # GitHub gives up on a delivery not answered within 10 s, while a recorded one is safe
         # on disk: answering comes first, and processing still gets a turn every max_yield.
+        # At 20 ms, under steady load (the peer benchmark, 16 senders) the bot welcomes at
+        # about 40 % of its idle rate while it answers, p99 under 25 ms; at 0.5 s it welcomed
+        # almost nothing until the load stopped.
         # It waits for a lull, not merely for no request in hand: a sender that keeps 16
         # requests going has none in hand for a moment after each answer.
         deadline = time.monotonic() + self._max_yield
