@@ -112,6 +112,17 @@ async def pull_request_commits(gh: GitHubAPI, owner: str, repo: str, pull: dict[
     return [commit_from_api(item) async for item in items]
 
 
+def commits_not_read(pull: dict[str, Any], commits: list[Commit]) -> str:
+    """Why the commits read cannot be judged as the whole pull request, or "" when they can: a
+    check never passes commits it did not read."""
+    expected = pull.get("commits")
+    if isinstance(expected, int) and len(commits) < expected:
+        return f"GitHub returned {len(commits)} of {expected} commits; re-run the check"
+    if not commits:
+        return "GitHub returned no commits for this pull request; re-run the check"
+    return ""
+
+
 def known_accounts(commits: Iterable[Commit]) -> dict[str, int]:
     """Emails GitHub linked to an account somewhere in these commits: verified emails of it."""
     accounts: dict[str, int] = {}

@@ -22,6 +22,7 @@ from bot.commits import (
     NOREPLY,
     Commit,
     Person,
+    commits_not_read,
     is_assistant,
     known_accounts,
     trailers,
@@ -160,11 +161,15 @@ async def check_pull_request(ctx: EventContext, pull: dict[str, Any], *, commits
     try:
         if commits is None:
             commits = await ctx.pull_request_commits(pull)
+        # Never "everyone signed" for commits GitHub did not list.
+        unread = commits_not_read(pull, commits)
         people = contributors(commits, co_authors=bool(section.get("check_co_authors")))
-        waiting = await not_signed(ctx, section, people)
+        waiting = [] if unread else await not_signed(ctx, section, people)
     except gidgethub.GitHubException as exc:
-        log.error("CLA could not be checked: %r", exc)
-        reason = await ctx.render("check_error.md", check=CHECK_NAME, reason=str(exc) or type(exc).__name__)
+        unread = str(exc) or type(exc).__name__
+    if unread:
+        log.error("CLA could not be checked: %s", unread, extra={"fields": {"pull_request": pull["number"]}})
+        reason = await ctx.render("check_error.md", check=CHECK_NAME, reason=unread)
         await ctx.set_check_run(pull, CHECK_NAME, "neutral", "The CLA could not be checked", reason)
         return
     variables = {

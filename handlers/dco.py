@@ -24,6 +24,7 @@ from bot.commits import (
     NOREPLY,
     Commit,
     Person,
+    commits_not_read,
     is_assistant,
     known_accounts,
     trailer_pattern,
@@ -254,17 +255,6 @@ async def run_check(ctx: EventContext, pull: dict[str, Any]) -> None:
     await ctx.set_check_run(pull, CHECK_NAME, "action_required", title, summary, actions=[OVERRIDE_ACTION])
     if config.section("dco").get("comment_on_failure"):
         await ctx.comment(pull["number"], "dco", "dco_failure.md", **variables)
-
-
-def commits_not_read(pull: dict[str, Any], commits: list[Commit]) -> str:
-    """Why the commits read cannot be judged as the whole pull request, or "" when they can: a
-    check never passes commits it did not read."""
-    expected = pull.get("commits")
-    if isinstance(expected, int) and len(commits) < expected:
-        return f"GitHub returned {len(commits)} of {expected} commits; re-run the check"
-    if not commits:
-        return "GitHub returned no commits for this pull request; re-run the check"
-    return ""
 
 
 async def neutral_check(ctx: EventContext, pull: dict[str, Any], reason: str) -> None:

@@ -209,3 +209,16 @@ async def test_no_document_no_signing_and_nothing_blocked(start_bot, fake_github
     run = await push(client, fake_github, [by(MONA)])
     assert run["conclusion"] == "neutral" and "document_url" in run["output"]["summary"]
     assert fake_github.comments(OWNER, REPO, NUMBER) == []
+
+
+async def test_commits_github_did_not_list_are_never_called_signed(bot, fake_github):
+    commits = [by(MONA), by(OCTO)]
+    fake_github.add_pull_request_commits(OWNER, REPO, NUMBER, commits)
+    fake_github.respond("GET", f"/repos/{OWNER}/{REPO}/pulls/{NUMBER}/commits", json=[])
+    payload = pull_request_event()
+    payload["pull_request"] = fake_github.pull_request(OWNER, REPO, NUMBER)
+    await deliver(bot, "pull_request", payload)
+    await settle(bot)
+    run = cla_run(fake_github, commits[-1]["sha"])
+    assert run["conclusion"] == "neutral" and run["output"]["title"] == "The CLA could not be checked"
+    assert "GitHub returned 0 of 2 commits; re-run the check" in run["output"]["summary"]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commits import CO_AUTHOR, Commit, Person, trailers
+from bot.commits import CO_AUTHOR, Commit, Person, commits_not_read, trailers
 from handlers.dco import (
     MEMBER_EXEMPTION,
     SIGN_OFF,
     Options,
     check_commits,
-    commits_not_read,
     rebase_command,
     same_person,
 )
