@@ -146,7 +146,15 @@ def parse(text: str) -> dict[str, Any]:
 
 def _describe(error: jsonschema.ValidationError) -> str:
     where = ".".join(str(part) for part in error.absolute_path) or "top level"
-    return f"{where}: {error.message}"
+    return f"{where}: {error_message(error)}"
+
+
+def error_message(error: jsonschema.ValidationError) -> str:
+    """What is wrong, in words: a value that fits none of several forms is told what the
+    setting takes (jsonschema would say only "not valid under any of the given schemas")."""
+    if error.validator in ("oneOf", "anyOf") and "description" in error.schema:
+        return f"{error.instance!r} is not valid here. {error.schema['description']}"
+    return error.message
 
 
 def parse_extends(value: str, owner: str) -> tuple[str, str, str]:

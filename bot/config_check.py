@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import jsonschema
 import yaml
 
-from .config import SCHEMA
+from .config import SCHEMA, error_message
 
 _validator = jsonschema.Draft202012Validator(SCHEMA)
 
@@ -76,7 +76,7 @@ def _problems(error: jsonschema.ValidationError, root: yaml.Node, loader: yaml.S
             yield Problem(_line(root, [*path, extra], loader), _key([*path, extra]), message)
         if extras:
             return
-    message = error.message
+    message = error_message(error)
     if not path and error.validator == "type":
         # The whole file, which may be long: say what it is rather than repeat it.
         message = f"the file must be a mapping of sections, not {_kind(error.instance)}"

@@ -159,3 +159,14 @@ def test_empty_file_is_an_empty_config():
 )
 def test_config_patterns_know_only_two_wildcards(value, pattern, matched):
     assert matches(value, pattern) is matched
+
+
+@pytest.mark.parametrize("threshold", ["0.7", "{issue: 0.6}", "{issue: 0.6, review: 1.2}"])
+def test_a_conduct_threshold_is_one_number_or_one_per_kind(threshold):
+    assert parse(f"conduct:\n  threshold: {threshold}\n")["conduct"]["threshold"]
+
+
+@pytest.mark.parametrize("threshold", ["-1", "high", "{pr: 0.6}"])
+def test_a_wrong_conduct_threshold_says_what_it_takes(threshold):
+    with pytest.raises(ConfigError, match="conduct.threshold: .* is not valid here. The score from which"):
+        parse(f"conduct:\n  threshold: {threshold}\n")
