@@ -15,7 +15,7 @@ from gidgethub import routing, sansio
 
 from . import __version__, heat
 from .config import ConfigLoader
-from .context import Services
+from .context import COMMENT_TRY, Services
 from .dispatch import Dispatcher
 from .github import GitHubApp
 from .inbox import ClaimedDelivery, Inbox
@@ -64,8 +64,14 @@ class Bot:
             concurrency=settings.workers,
             metrics=self.metrics,
             retention_days=settings.retention_days,
-            prune_also=self.activity.prune,
+            prune_also=self._prune_records,
         )
+
+    async def _prune_records(self) -> int:
+        """Forget what is kept past its use: old activity, and comments' first tries once their
+        deliveries are gone (a try is only looked up when its delivery is retried)."""
+        before = time.time() - self.settings.retention_days * 86400
+        return await self.activity.prune() + await self.inbox.forget_marks(COMMENT_TRY, before=before)
 
     async def start(self, _app: web.Application | None = None) -> None:
         await self.inbox.open()

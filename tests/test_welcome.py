@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 from typing import Any
 
 import pytest
 
 from handlers import welcome
-from tests.conftest import deliver, installed, settle
+from tests.conftest import bot_of, deliver, installed, settle
 from tests.fakes import example
 
 OWNER, REPO = "Codertocat", "Hello-World"  # where GitHub's example payloads happen
@@ -380,3 +381,16 @@ async def test_behaviorbot_welcome_keys_keep_working(bot, fake_github):
     await send(bot, "pull_request", pull_request("opened", 2))
     assert bot_comments(fake_github, 1)[0]["body"].startswith("Thanks for opening your first issue here! {{ not a template }}")
     assert bot_comments(fake_github, 2)[0]["body"].startswith("Thanks for opening this pull request!")
+
+
+async def test_first_tries_are_forgotten_with_their_deliveries_but_welcomes_never(bot, fake_github, monkeypatch):
+    fake_github.add_issue(OWNER, REPO, number=1, author="newbie", author_id=9001)
+    await send(bot, "issues", opened_issue(1))
+    inbox = bot_of(bot).inbox
+    tries = await inbox.count_marks("comment.try", "", since=0)
+    assert tries == 1
+    later = time.time() + 8 * 86400  # past the 7 days deliveries are kept
+    monkeypatch.setattr("bot.app.time.time", lambda: later)
+    await bot_of(bot)._prune_records()
+    assert await inbox.count_marks("comment.try", "", since=0) == 0
+    assert await inbox.count_marks("welcome.issue", "", since=0) == 1
