@@ -53,9 +53,10 @@ class Services:
     perspective: Perspective | None = None
 
 
+# The marks of comments' first tries (kept as long as deliveries are: see Bot._prune_records).
+COMMENT_TRY = "comment.try"
 # A try's token: unique to this process (a random prefix, drawn once) and to the try (a count);
 # uuid4 for each cost 0.1 ms of os.urandom here.
-COMMENT_TRY = "comment.try"
 _TRIES_PREFIX = f"{os.getpid()}.{uuid.uuid4().hex[:12]}"
 _TRIES = itertools.count()
 
@@ -157,7 +158,8 @@ class EventContext:
         return outcome
 
     async def _first_try(self, number: int, kind: str) -> bool:
-        """Whether this is the first try at this comment, by any process, ever."""
+        """Whether this is the first try at this comment by any process (tries are remembered
+        as long as deliveries are, so a retried delivery always finds its first try)."""
         repository_id = ((self.event.data if isinstance(self.event.data, dict) else {}).get("repository") or {}).get("id")
         if self._services.inbox is None or repository_id is None:
             return False  # nothing remembers tries: look for an earlier comment
