@@ -130,9 +130,6 @@ _CLAIM = (
     )
 )
 _PAYLOADS = select(payloads.c.id, payloads.c.payload).where(payloads.c.id.in_(bindparam("ids", expanding=True)))
-_MARK_VALUES = {name: bindparam(name) for name in ("kind", "key", "value", "created_at")}
-_MARK_SQLITE = sqlite.insert(marks).values(**_MARK_VALUES).on_conflict_do_nothing(index_elements=["kind", "key"])
-_MARK_POSTGRES = postgresql.insert(marks).values(**_MARK_VALUES).on_conflict_do_nothing(index_elements=["kind", "key"])
 _MARKED = select(marks.c.value).where(marks.c.kind == bindparam("kind"), marks.c.key == bindparam("key"))
 
 
@@ -185,6 +182,12 @@ class Inbox:
         self._sqlite_thread: concurrent.futures.ThreadPoolExecutor | None = None
         self._sqlite_connection: Connection | None = None
         self._sqlite_durable = True
+        # Built once, in this database's dialect, as the statements above.
+        self._mark = (
+            self._insert(marks)
+            .values(**{name: bindparam(name) for name in ("kind", "key", "value", "created_at")})
+            .on_conflict_do_nothing(index_elements=["kind", "key"])
+        )
         self._writes: asyncio.Queue[_Write] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
@@ -446,17 +449,19 @@ class Inbox:
         the value that is. Whoever gets their own value back was first (or is repeating
         themselves, as a redelivered event does)."""
         params = {"kind": kind, "key": key, "value": value, "created_at": time.time()}
-        insert = _MARK_SQLITE if self.is_sqlite else _MARK_POSTGRES
 
         def mark_and_read(conn: Connection) -> str:
-            conn.execute(insert, params)
+            conn.execute(self._mark, params)
             return conn.execute(_MARKED, params).scalar_one()
 
         return await self.transaction(mark_and_read, durable=False)
 
     async def marked(self, kind: str, key: str) -> str | None:
         """The value remembered under (kind, key), or None."""
-        return await self.transaction(lambda conn: conn.execute(_MARKED, {"kind": kind, "key": key}).scalar())
+        # A read: it writes nothing for the disk to wait on (durable would only switch SQLite's
+        # synchronous setting back and forth on every welcome).
+        params = {"kind": kind, "key": key}
+        return await self.transaction(lambda conn: conn.execute(_MARKED, params).scalar(), durable=False)
 
     async def count_marks(self, kind: str, key_prefix: str, *, since: float) -> int:
         """How many facts of this kind, with keys starting ``key_prefix``, were remembered since
