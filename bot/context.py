@@ -213,6 +213,13 @@ class EventContext:
             actor=(pull.get("user") or {}).get("login"), is_pull=True,
         )
 
+    async def set_check_unread(self, pull: dict[str, Any], name: str, title: str, reason: str) -> None:
+        """Complete the check run ``neutral`` where the pull request could not be read: a check
+        never waits for ever, and never passes what it did not read. It says why, and that a
+        re-run tries again (``templates/check_error.md``)."""
+        summary = await self.render("check_error.md", check=name, reason=reason)
+        await self.set_check_run(pull, name, "neutral", title, summary)
+
     @property
     def signatures(self) -> SignatureBook:
         if self._services.signatures is None:

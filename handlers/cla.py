@@ -169,8 +169,7 @@ async def check_pull_request(ctx: EventContext, pull: dict[str, Any], *, commits
         unread = str(exc) or type(exc).__name__
     if unread:
         log.error("CLA could not be checked: %s", unread, extra={"fields": {"pull_request": pull["number"]}})
-        reason = await ctx.render("check_error.md", check=CHECK_NAME, reason=unread)
-        await ctx.set_check_run(pull, CHECK_NAME, "neutral", "The CLA could not be checked", reason)
+        await ctx.set_check_unread(pull, CHECK_NAME, "The CLA could not be checked", unread)
         return
     variables = {
         "unsigned": [person for person in waiting if person.linked],

@@ -228,16 +228,13 @@ async def run_check(ctx: EventContext, pull: dict[str, Any]) -> None:
         return
     try:
         commits = await ctx.pull_request_commits(pull)
-        members = await organisation_members(ctx, config, commits)
+        unread = commits_not_read(pull, commits)
+        members = [] if unread else await organisation_members(ctx, config, commits)
     except gidgethub.GitHubException as exc:
-        # Never a check left waiting: say why, and let anyone re-run it.
-        log.error("DCO could not be checked: %r", exc)
-        await neutral_check(ctx, pull, str(exc) or type(exc).__name__)
-        return
-    unread = commits_not_read(pull, commits)
+        unread = str(exc) or type(exc).__name__
     if unread:
-        log.error("DCO not checked: %s", unread, extra={"fields": {"pull_request": pull["number"], "commits_read": len(commits)}})
-        await neutral_check(ctx, pull, unread)
+        log.error("DCO could not be checked: %s", unread, extra={"fields": {"pull_request": pull["number"]}})
+        await ctx.set_check_unread(pull, CHECK_NAME, "The DCO could not be checked", unread)
         return
     verdicts = check_commits(commits, Options.from_config(config.section("dco")), members=members)
     failing = [v for v in verdicts if not v.ok]
@@ -255,11 +252,6 @@ async def run_check(ctx: EventContext, pull: dict[str, Any]) -> None:
     await ctx.set_check_run(pull, CHECK_NAME, "action_required", title, summary, actions=[OVERRIDE_ACTION])
     if config.section("dco").get("comment_on_failure"):
         await ctx.comment(pull["number"], "dco", "dco_failure.md", **variables)
-
-
-async def neutral_check(ctx: EventContext, pull: dict[str, Any], reason: str) -> None:
-    summary = await ctx.render("check_error.md", check=CHECK_NAME, reason=reason)
-    await ctx.set_check_run(pull, CHECK_NAME, "neutral", "The DCO could not be checked", summary)
 
 
 async def organisation_members(ctx: EventContext, config: RepoConfig, commits: list[Commit]) -> list[str]:

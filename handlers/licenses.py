@@ -276,8 +276,7 @@ async def run_check(ctx: EventContext, pull: dict[str, Any]) -> None:
         findings = await gather_findings(ctx, pull, section, policy)
     except (gidgethub.GitHubException, ReuseError) as exc:
         log.error("Licenses could not be checked: %r", exc)
-        reason = await ctx.render("check_error.md", check=CHECK_NAME, reason=str(exc) or type(exc).__name__)
-        await ctx.set_check_run(pull, CHECK_NAME, "neutral", "Licenses could not be checked", reason)
+        await ctx.set_check_unread(pull, CHECK_NAME, "Licenses could not be checked", str(exc) or type(exc).__name__)
         return
     await report(ctx, pull, section, findings)
 
