@@ -17,6 +17,7 @@ from gidgethub import routing
 
 from bot.app import BOT, Bot, create_app
 from bot.github import GitHubApp, RetryPolicy
+from bot.inbox import Inbox, metadata
 from bot.metrics import Metrics
 from bot.settings import Settings
 from tests.fakes import FakeGitHub, example, make_private_key, sign
@@ -58,6 +59,18 @@ async def own_postgres_database(name: str) -> str:
     finally:
         await connection.close()
     return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_tables(url: str, *, create_again: bool = False) -> None:
+    """Drop the bot's tables (and make them again: nothing left from an earlier run)."""
+    inbox = Inbox(url)
+    await inbox.open()
+    try:
+        await inbox.transaction(metadata.drop_all)
+        if create_again:
+            await inbox.transaction(metadata.create_all)
+    finally:
+        await inbox.close()
 
 
 @pytest.fixture

@@ -20,8 +20,15 @@ import pytest
 from gidgethub.routing import Router
 
 from bot.dispatch import accepts_bots
-from bot.inbox import Inbox, metadata
-from tests.conftest import bot_of, free_port, headers_for, installed, own_postgres_database, postgres_answers
+from tests.conftest import (
+    bot_of,
+    drop_tables,
+    free_port,
+    headers_for,
+    installed,
+    own_postgres_database,
+    postgres_answers,
+)
 from tests.fakes import example
 
 pytestmark = pytest.mark.skipif(not postgres_answers(), reason="no PostgreSQL answers on 127.0.0.1:5432")
@@ -77,16 +84,9 @@ class Proxy:
 @pytest.fixture
 async def database_url():
     url = await own_postgres_database("test_database_outage")
-    inbox = Inbox(url)
-    await inbox.open()
-    await inbox.transaction(metadata.drop_all)
-    await inbox.transaction(metadata.create_all)
-    await inbox.close()
+    await drop_tables(url, create_again=True)
     yield url
-    inbox = Inbox(url)
-    await inbox.open()
-    await inbox.transaction(metadata.drop_all)
-    await inbox.close()
+    await drop_tables(url)
 
 
 async def test_postgres_going_away_under_load_loses_nothing_and_processes_each_delivery_once(start_bot, database_url):

@@ -32,9 +32,17 @@ import pytest
 from sqlalchemy import func, select
 
 import bot.signatures  # noqa: F401  (puts cla_signatures on the metadata, so it is dropped too)
-from bot.inbox import DONE, FAILED, PROCESSING, Inbox, NewDelivery, deliveries, metadata
+from bot.inbox import DONE, FAILED, PROCESSING, Inbox, NewDelivery, deliveries
 from bot.worker import WorkerPool
-from tests.conftest import SECRET, free_port, headers_for, installed, own_postgres_database, postgres_answers
+from tests.conftest import (
+    SECRET,
+    drop_tables,
+    free_port,
+    headers_for,
+    installed,
+    own_postgres_database,
+    postgres_answers,
+)
 from tests.fakes import FakeGitHub, example, make_private_key
 
 DELIVERIES = 2000
@@ -57,17 +65,6 @@ OWN_DATABASE = "test_two_processes"
 pytestmark = pytest.mark.skipif(not postgres_answers(), reason="no PostgreSQL answers on 127.0.0.1:5432")
 
 
-async def _drop_tables(url: str, *, create_again: bool = False) -> None:
-    inbox = Inbox(url)
-    await inbox.open()
-    try:
-        await inbox.transaction(metadata.drop_all)
-        if create_again:
-            await inbox.transaction(metadata.create_all)
-    finally:
-        await inbox.close()
-
-
 @pytest.fixture
 async def database_url():
     url = await own_postgres_database(OWN_DATABASE)
@@ -75,9 +72,9 @@ async def database_url():
     # the servers start: two processes opening an empty database at once race in
     # metadata.create_all (CREATE TABLE, UniqueViolationError on pg_type), and one of them
     # stops with "cannot start: the database does not answer".
-    await _drop_tables(url, create_again=True)
+    await drop_tables(url, create_again=True)
     yield url
-    await _drop_tables(url)
+    await drop_tables(url)
 
 
 @dataclass
