@@ -57,6 +57,25 @@ disable_dependency_graph(), GitHub's 403 or 404), a repository's detected licens
 (set_repository_license(); none by default, a 404) and a pull request's files
 (add_pull_request_files(), entries built with pull_file(); at most 3,000, paginated).
 
+Repositories have branches, and files on them, for a bot that keeps files through a pull
+request from a branch of its own. Each repository has a default branch (main, or
+set_default_branch()) whose head is an initial commit made up when first needed; the API
+reads a branch (GET .../git/ref/heads/X), creates one from a commit (POST .../git/refs) and
+moves it (PATCH .../git/refs/heads/X, a fast-forward unless forced), as GitHub does and
+refuses. add_file() seeds the default branch's files, or with ref= a branch's own version;
+a branch made from the default branch's head has the default branch's files until it is
+given its own (by add_file(ref=...) or PUT .../contents/{path} on it), and moving it to
+another commit gives it that commit's files. PUT .../contents/{path} writes a file on a
+branch as a new commit (by the app's bot, signed by GitHub), checking the blob sha as GitHub
+does (required for a file that exists: 422 without it, 409 for another), and moves the
+branch's head. POST .../pulls opens a pull request from a branch (one open pull request a
+head and base; 422 when there is one, or when the head has no commits ahead of the base);
+GET .../pulls lists them by state, head (owner:branch) and base; a branch moved back so
+that its open pull request has no commits closes it, as on GitHub. Read it all back with
+branch_head(), file_text() and pulls(). GET /users/{username} answers anyone, with the
+name and blog given by add_user(); GET /repos/{owner}/{repo} any repository the fake
+holds anything of.
+
 Each installation (and the app, and each signed-in user) has its own rate limit,
 counted down by every answer but a 304; set_rate_limit() spends it, and once spent
 GitHub's 403 answers everything until the reset.
@@ -741,6 +760,7 @@ class _Pull:
     shas: list[str]  # its commits, oldest first; the last is the head
     head_ref: str
     merge_commit_sha: str  # GitHub's test merge, or once merged the merge
+    base_ref: str | None = None  # the branch it is to be merged into; None: the default branch
 
 
 @dataclass
@@ -793,7 +813,9 @@ class FakeGitHub:
         self._public_key = public_key_pem
         self._tokens: dict[str, tuple[int, float]] = {}  # token -> installation id, expiry
         self._comments: dict[tuple[str, str, int], list[dict]] = {}
-        self._files: dict[FileKey, str] = {}
+        # Files by (owner, repo, path, ref): ref None is the default branch; a branch's entry is
+        # its own version of the file, None for a file it does not have (see _file_on).
+        self._files: dict[FileKey, str | None] = {}
         self._issues: dict[tuple[str, str, int], _Issue] = {}
         self._labels: dict[RepoKey, dict[str, dict]] = {}  # lower-case name -> label
         self._roles: dict[tuple[str, str, str], str] = {}  # owner, repo, login -> role
@@ -811,7 +833,15 @@ class FakeGitHub:
         self._commits: dict[RepoKey, dict[str, dict]] = {}
         self._previous: dict[RepoKey, dict[str, str]] = {}
         self._default_heads: dict[RepoKey, str] = {}
+        # Branches: each repository's default branch where not main, the other branches'
+        # heads, and the files of commits no branch's head is on any more where they differ
+        # from the default branch's (path -> text, None for a file the commit does not have).
+        self._default_branches: dict[RepoKey, str] = {}
+        self._branches: dict[RepoKey, dict[str, str]] = {}
+        self._trees: dict[tuple[str, str, str], dict[str, str | None]] = {}
         self._pulls: dict[tuple[str, str, int], _Pull] = {}
+        self._opened_pulls: list[tuple[str, str, int]] = []  # opened through the API, oldest first
+        self._users: dict[str, dict] = {}  # lower-case login -> login, name, blog, type
         self._reviews: dict[tuple[str, str, int], list[dict]] = {}  # submitted, oldest first
         self._review_comments: dict[tuple[str, str, int], list[dict]] = {}
         # Issues' and pull requests' events (labelled, unlabelled), oldest first, by issue key.
@@ -874,7 +904,15 @@ class FakeGitHub:
                 "/user/installations/{installation_id}/repositories",
             ): self._list_user_installation_repositories,
             ("POST", "/app-manifests/{code}/conversions"): self._convert_manifest_code,
+            ("GET", "/repos/{owner}/{repo}"): self._get_repository,
             ("GET", "/repos/{owner}/{repo}/contents/{path}"): self._get_contents,
+            ("PUT", "/repos/{owner}/{repo}/contents/{path}"): self._put_contents,
+            ("GET", "/repos/{owner}/{repo}/git/ref/{ref}"): self._get_git_ref,
+            ("POST", "/repos/{owner}/{repo}/git/refs"): self._create_git_ref,
+            ("PATCH", "/repos/{owner}/{repo}/git/refs/{ref}"): self._update_git_ref,
+            ("GET", "/repos/{owner}/{repo}/pulls"): self._list_pulls,
+            ("POST", "/repos/{owner}/{repo}/pulls"): self._create_pull,
+            ("GET", "/users/{username}"): self._get_user,
             ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments"): self._list_comments,
             ("GET", "/repos/{owner}/{repo}/issues/comments"): self._list_repository_comments,
             ("GET", "/repos/{owner}/{repo}/issues/events"): self._list_repository_issue_events,
@@ -1260,11 +1298,59 @@ class FakeGitHub:
         return self._record_event(issue, "unlabeled", _account(actor, None), when, key)
 
     def add_file(self, owner: str, repo: str, path: str, text: str, ref: str | None = None) -> None:
-        """A file on the default branch, or on ref (served only to requests naming that ref)."""
+        """A file on the default branch, or on ref (served only to requests naming that ref).
+
+        On a branch, it is the branch's own version of the file, which it keeps where it
+        would otherwise have the default branch's. Seeded so, a file makes no commit; one on
+        the default branch is on every branch that has not had a version of its own.
+        """
         self._files[_file_key(owner, repo, path, ref)] = text
 
     def remove_file(self, owner: str, repo: str, path: str, ref: str | None = None) -> None:
+        """Undo add_file(): on a branch, it has the default branch's version again."""
         del self._files[_file_key(owner, repo, path, ref)]
+
+    def file_text(self, owner: str, repo: str, path: str, ref: str | None = None) -> str | None:
+        """The file as GET .../contents/{path}?ref= reads it now (ref None: the default
+        branch), or None where there is no such file."""
+        return self._file_on(owner, repo, path, ref)
+
+    def set_default_branch(self, owner: str, repo: str, branch: str) -> None:
+        """Name the repository's default branch (main unless set). Set before the default
+        branch is used: its head and files stay where they are, under the new name."""
+        repository = _repo_key(owner, repo)
+        if branch in self._branches.get(repository, {}):
+            raise ValueError(f"{owner}/{repo} has a branch {branch!r} already")
+        self._default_branches[repository] = branch
+
+    def add_branch(self, owner: str, repo: str, branch: str, sha: str | None = None) -> str:
+        """A branch, as POST .../git/refs makes one: at sha (by default the default branch's
+        head), with that commit's files. Returns its head."""
+        if self._branch_head_sha(owner, repo, branch) is not None:
+            raise ValueError(f"{owner}/{repo} has a branch {branch!r} already")
+        sha = self._default_head(owner, repo) if sha is None else sha.lower()
+        if sha not in self._commits.get(_repo_key(owner, repo), {}):
+            raise LookupError(f"no commit {sha} in {owner}/{repo}")
+        self._move_branch(owner, repo, branch, sha)
+        return sha
+
+    def branch_head(self, owner: str, repo: str, branch: str) -> str | None:
+        """The SHA a branch's head is on now, or None if the repository has no such branch.
+        The default branch always has one: an initial commit, made up when first needed."""
+        return self._branch_head_sha(owner, repo, branch)
+
+    def pulls(self, owner: str, repo: str) -> list[dict]:
+        """The pull requests opened through the API (POST .../pulls), oldest first, as GET
+        .../pulls/{number} answers them now: title, body, head and base (ref, sha), state."""
+        repository = _repo_key(owner, repo)
+        return [self._pull_object(self._issues[key]) for key in self._opened_pulls if key[:2] == repository]
+
+    def add_user(self, login: str, name: str | None = None, blog: str = "", *, type: str = "User") -> dict:
+        """Someone's profile as GET /users/{username} answers it: their name (None: not
+        given) and blog (a URL, or ""). Anyone not added is answered too, with neither.
+        Returns the answer."""
+        self._users[login.lower()] = {"login": login, "name": name, "blog": blog, "type": type}
+        return self._public_user(login)
 
     def add_hook_delivery(
         self,
@@ -1796,10 +1882,12 @@ class FakeGitHub:
     def _get_contents(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
         owner, repo, path = params["owner"], params["repo"], params["path"]
         ref = request.query.get("ref")
-        text = self._files.get(_file_key(owner, repo, path, ref))
+        text = self._file_on(owner, repo, path, ref)
         if text is None:
+            if ref is not None and not self._ref_known(owner, repo, ref):
+                return _error(404, f"No commit found for the ref {ref}")
             return _error(404)
-        return _Reply(200, _file_object(owner, repo, path, ref, text))
+        return _Reply(200, _file_object(owner, repo, path, ref or self._default_branch(owner, repo), text))
 
     def _list_comments(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
         comments = self.comments(params["owner"], params["repo"], int(params["issue_number"]))
@@ -2371,7 +2459,7 @@ class FakeGitHub:
                 return None
             return {
                 "url": f"{GITHUB_API}/repos/{owner}/{repo}/contents/{path}",
-                "html_url": f"{GITHUB_HTML}/{owner}/{repo}/blob/main/{path}",
+                "html_url": f"{GITHUB_HTML}/{owner}/{repo}/blob/{self._default_branch(owner, repo)}/{path}",
             }
 
         files = dict.fromkeys(
@@ -2558,7 +2646,8 @@ class FakeGitHub:
         found = self._licenses.get(_repo_key(owner, repo))
         if found is None:
             return _error(404)
-        return _Reply(200, _license_object(owner, repo, found["path"], found["spdx_id"], request.query.get("ref")))
+        ref = request.query.get("ref") or self._default_branch(owner, repo)
+        return _Reply(200, _license_object(owner, repo, found["path"], found["spdx_id"], ref))
 
     def _find_pull(self, params: dict[str, str]) -> _Issue | None:
         """The pull request of that number: an issue's number is not found, as on GitHub."""
@@ -2590,6 +2679,7 @@ class FakeGitHub:
         url = f"{api}/pulls/{number}"
         html = f"{GITHUB_HTML}/{owner}/{repo}/pull/{number}"
         head_sha = pull.shas[-1]
+        base_ref = pull.base_ref or self._default_branch(owner, repo)
         # A contributor's branch is in their fork; an app's, or the owner's, in the repository.
         author = issue.user["login"]
         head_owner = owner if self._pushes_to_repository(issue) else author
@@ -2644,8 +2734,8 @@ class FakeGitHub:
                 "repo": self._repository(head_owner, repo, fork=head_owner != owner),
             },
             "base": {
-                "label": f"{owner}:main",
-                "ref": "main",
+                "label": f"{owner}:{base_ref}",
+                "ref": base_ref,
                 "sha": pull.base_sha,
                 "user": _user(owner, self._account_type(owner)),
                 "repo": self._repository(owner, repo),
@@ -2749,7 +2839,7 @@ class FakeGitHub:
             "watchers": 0,
             "watchers_count": 0,
             "size": 0,
-            "default_branch": "main",
+            "default_branch": self._default_branch(owner, repo),
             "open_issues": open_issues,
             "open_issues_count": open_issues,
             "is_template": False,
@@ -2795,13 +2885,15 @@ class FakeGitHub:
     def _resolve(self, owner: str, repo: str, ref: str) -> str | None:
         """The SHA of a known commit a ref names: a SHA, abbreviated or not, or a branch.
 
-        The branches are the default one (main) and pull requests' head branches.
+        The branches are the default one, those made through the API or add_branch(), and
+        pull requests' head branches (a fork's too, by its name alone).
         """
         repository = _repo_key(owner, repo)
         commits = self._commits.get(repository, {})
         ref = ref.removeprefix("refs/").removeprefix("heads/")
-        if ref == "main":
-            return self._default_head(owner, repo)
+        head = self._branch_head_sha(owner, repo, ref)
+        if head is not None:
+            return head
         for (o, r, _), pull in self._pulls.items():
             if (o, r) == repository and pull.head_ref == ref:
                 return pull.shas[-1]
@@ -2814,7 +2906,7 @@ class FakeGitHub:
     def _history(self, owner: str, repo: str, sha: str) -> list[dict]:
         """The commits reachable from a known sha, newest first, as far as the fake knows."""
         repository = _repo_key(owner, repo)
-        commits, previous = self._commits[repository], self._previous.get(repository, {})
+        commits, previous = self._commits.get(repository, {}), self._previous.get(repository, {})
         history: list[dict] = []
         seen: set[str] = set()
         while sha in commits and sha not in seen:
@@ -2822,6 +2914,452 @@ class FakeGitHub:
             history.append(commits[sha])
             sha = previous.get(sha, "")
         return history
+
+    # Branches and the files on them ------------------------------------------------------
+
+    def _default_branch(self, owner: str, repo: str) -> str:
+        return self._default_branches.get(_repo_key(owner, repo), "main")
+
+    def _branch_head_sha(self, owner: str, repo: str, branch: str) -> str | None:
+        """The head of a branch of the repository: the default one, one made through the API
+        or add_branch(), or the head branch of a pull request from the repository itself."""
+        if branch == self._default_branch(owner, repo):
+            return self._default_head(owner, repo)
+        repository = _repo_key(owner, repo)
+        head = self._branches.get(repository, {}).get(branch)
+        if head is not None:
+            return head
+        for key, pull in self._pulls.items():
+            if key[:2] == repository and pull.head_ref == branch and self._pushes_to_repository(self._issues[key]):
+                return pull.shas[-1]
+        return None
+
+    def _branch_names(self, owner: str, repo: str) -> set[str]:
+        repository = _repo_key(owner, repo)
+        names = {self._default_branch(owner, repo), *self._branches.get(repository, {})}
+        for key, pull in self._pulls.items():
+            if key[:2] == repository and self._pushes_to_repository(self._issues[key]):
+                names.add(pull.head_ref)
+        return names
+
+    def _file_on(self, owner: str, repo: str, path: str, ref: str | None) -> str | None:
+        """A file's text at ref (None: the default branch), None where there is none.
+
+        A file seeded at exactly that ref comes first. A branch made through the API (or
+        add_branch()) has its own version of a file where it was given one, and otherwise the
+        default branch's; any other ref has only what was seeded at it.
+        """
+        if ref is not None:
+            key = _file_key(owner, repo, path, ref)
+            if key in self._files:
+                return self._files[key]
+            branch = ref.removeprefix("refs/").removeprefix("heads/")
+            if branch != self._default_branch(owner, repo):
+                if branch not in self._branches.get(_repo_key(owner, repo), {}):
+                    return None
+                return self._files.get(_file_key(owner, repo, path, branch), self._default_file(owner, repo, path))
+        return self._default_file(owner, repo, path)
+
+    def _default_file(self, owner: str, repo: str, path: str) -> str | None:
+        return self._files.get(_file_key(owner, repo, path, None))
+
+    def _ref_known(self, owner: str, repo: str, ref: str) -> bool:
+        """Whether GET .../contents would find a commit for ref (it may lack the file)."""
+        repository = _repo_key(owner, repo)
+        return any(key[:2] == repository and key[3] == ref for key in self._files) or (
+            self._resolve(owner, repo, ref) is not None
+        )
+
+    def _overlay(self, owner: str, repo: str, branch: str) -> dict[str, str | None]:
+        """The branch's own versions of files (None: a file it does not have)."""
+        repository = _repo_key(owner, repo)
+        return {key[2]: text for key, text in self._files.items() if key[:2] == repository and key[3] == branch}
+
+    def _tree_of(self, owner: str, repo: str, sha: str) -> dict[str, str | None]:
+        """The files of a commit where they differ from the default branch's now."""
+        if sha == self._default_head(owner, repo):
+            return {}
+        repository = _repo_key(owner, repo)
+        for branch, head in self._branches.get(repository, {}).items():
+            if head == sha:
+                return self._overlay(owner, repo, branch)
+        return dict(self._trees.get((*repository, sha), {}))
+
+    def _move_branch(self, owner: str, repo: str, branch: str, sha: str) -> None:
+        """Point a branch (made if new) at a known commit: its files become the commit's."""
+        repository = _repo_key(owner, repo)
+        files = self._tree_of(owner, repo, sha)
+        if branch == self._default_branch(owner, repo):
+            for path, text in files.items():
+                self._write_default_file(owner, repo, path, text)
+            self._default_heads[repository] = sha
+        else:
+            old = self._branches.get(repository, {}).get(branch)
+            if old is not None and old != self._default_head(owner, repo):
+                # Its commit keeps the files, should the branch (or another) be moved back to it.
+                self._trees[(*repository, old)] = self._overlay(owner, repo, branch)
+            self._branches.setdefault(repository, {})[branch] = sha
+            for key in [key for key in self._files if key[:2] == repository and key[3] == branch]:
+                del self._files[key]
+            for path, text in files.items():
+                self._files[_file_key(owner, repo, path, branch)] = text
+        self._sync_pulls(owner, repo, branch)
+
+    def _write_default_file(self, owner: str, repo: str, path: str, text: str | None) -> None:
+        """Change a file on the default branch (None: remove it), which is about to move on:
+        every other branch, and every other commit, keeps the version it had."""
+        repository = _repo_key(owner, repo)
+        key = _file_key(owner, repo, path, None)
+        old = self._files.get(key)
+        if old == text:
+            return
+        for branch in self._branches.get(repository, {}):
+            self._files.setdefault(_file_key(owner, repo, path, branch), old)
+        self._trees.setdefault((*repository, self._default_head(owner, repo)), {})
+        for tree_key, tree in self._trees.items():
+            if tree_key[:2] == repository:
+                tree.setdefault(path, old)
+        if text is None:
+            self._files.pop(key, None)
+        else:
+            self._files[key] = text
+
+    def _ahead(self, owner: str, repo: str, base: str, head: str) -> list[str]:
+        """The commits reachable from head but not from base, oldest first."""
+        behind = {item["sha"] for item in self._history(owner, repo, base)}
+        ahead = []
+        for item in self._history(owner, repo, head):
+            if item["sha"] in behind:
+                break
+            ahead.append(item["sha"])
+        return ahead[::-1]
+
+    def _sync_pulls(self, owner: str, repo: str, branch: str) -> None:
+        """The open pull requests from a branch that moved: their commits are the branch's
+        now; one left with none for its base is closed, as GitHub closes it."""
+        repository = _repo_key(owner, repo)
+        head = self._branch_head_sha(owner, repo, branch)
+        for key, pull in self._pulls.items():
+            issue = self._issues[key]
+            if (
+                key[:2] != repository
+                or pull.head_ref != branch
+                or issue.state != "open"
+                or not self._pushes_to_repository(issue)
+            ):
+                continue
+            base = self._branch_head_sha(owner, repo, pull.base_ref or self._default_branch(owner, repo))
+            ahead = self._ahead(owner, repo, base, head) if base is not None and head is not None else []
+            if ahead:
+                pull.shas = ahead
+            else:
+                now = time.time()
+                issue.state, issue.closed_at, issue.updated_at = "closed", now, now
+                issue.closed_by = _user(f"{self.app_slug}[bot]", "Bot")
+
+    def _named_branch(self, request: web.Request, ref: str) -> str | None:
+        """The branch a ref in a git/ref(s) path names (heads/BRANCH); None, and a violation,
+        for what would name no branch on GitHub."""
+        kind, _, name = ref.partition("/")
+        if kind == "heads" and name:
+            return name
+        if kind == "tags":
+            problem = "the fake has no tags; teach tests/fakes.py (_named_branch) what GitHub does"
+        else:
+            problem = f"GitHub names a branch heads/BRANCH in this path (no refs/ before it), not {ref!r}"
+        self.violations.append(f"{request.method} {request.path}: {problem}")
+        return None
+
+    def _ref_object(self, owner: str, repo: str, branch: str, sha: str) -> dict:
+        """A branch as GitHub describes a git reference."""
+        api = f"{GITHUB_API}/repos/{owner}/{repo}"
+        ref = f"refs/heads/{branch}"
+        node = hashlib.sha1(f"{owner}/{repo}:{ref}".lower().encode()).hexdigest()[:20]
+        return {
+            "ref": ref,
+            "node_id": f"REF_{node}",
+            "url": f"{api}/git/{ref}",
+            "object": {"sha": sha, "type": "commit", "url": f"{api}/git/commits/{sha}"},
+        }
+
+    def _get_git_ref(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        owner, repo = params["owner"], params["repo"]
+        branch = self._named_branch(request, params["ref"])
+        sha = None if branch is None else self._branch_head_sha(owner, repo, branch)
+        if sha is None:
+            return _error(404)
+        return _Reply(200, self._ref_object(owner, repo, branch, sha))
+
+    def _create_git_ref(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """A new branch at a commit of the repository, with that commit's files."""
+        owner, repo, ref, sha = params["owner"], params["repo"], body["ref"], body["sha"].lower()
+        parts = ref.split("/")
+        if len(parts) < 3 or parts[0] != "refs":
+            message = (
+                "Reference name must contain at least three slash-separated components."
+                if len(parts) < 3
+                else f"{ref} is not a valid ref name."
+            )
+            return self._refuse_request(request, _error(422, message), f"{message} (ref is refs/heads/BRANCH)")
+        if not _valid_ref_name(ref):
+            message = f"{ref} is not a valid ref name."
+            return self._refuse_request(request, _error(422, message), message)
+        if parts[1] != "heads":
+            problem = "the fake makes branches (refs/heads/...) only; teach tests/fakes.py (_create_git_ref)"
+            return self._refuse_request(request, _error(422, "Reference update failed"), problem)
+        branch = ref.removeprefix("refs/heads/")
+        names = self._branch_names(owner, repo)
+        if branch in names:
+            return _error(422, "Reference already exists")
+        if any(name.startswith(branch + "/") or branch.startswith(name + "/") for name in names):
+            # git keeps refs as files: refs/heads/a and refs/heads/a/b cannot both be.
+            return _error(422, "Reference update failed")
+        if sha not in self._commits.get(_repo_key(owner, repo), {}):
+            return _error(422, "Object does not exist")
+        self._move_branch(owner, repo, branch, sha)
+        location = f"{request.url.origin()}/repos/{owner}/{repo}/git/{ref}"
+        return _Reply(201, self._ref_object(owner, repo, branch, sha), {"Location": location})
+
+    def _update_git_ref(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """Move a branch to a commit: a fast-forward, or anywhere with force."""
+        owner, repo = params["owner"], params["repo"]
+        branch = self._named_branch(request, params["ref"])
+        old = None if branch is None else self._branch_head_sha(owner, repo, branch)
+        if old is None:
+            return _error(422, "Reference does not exist")
+        sha = body["sha"].lower()
+        if sha not in self._commits.get(_repo_key(owner, repo), {}):
+            return _error(422, "Object does not exist")
+        if not body.get("force", False) and old not in {c["sha"] for c in self._history(owner, repo, sha)}:
+            return _error(422, "Update is not a fast forward")
+        self._move_branch(owner, repo, branch, sha)
+        return _Reply(200, self._ref_object(owner, repo, branch, sha))
+
+    def _put_contents(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """Create or update a file on a branch (by default the default one): a new commit on
+        it. Updating wants the blob sha of the file being replaced."""
+        owner, repo, path = params["owner"], params["repo"], params["path"]
+        repository = _repo_key(owner, repo)
+        try:
+            data = base64.b64decode(re.sub(r"\s", "", body["content"]), validate=True)
+        except ValueError:
+            return self._refuse_request(request, _error(422, "content is not valid Base64"), "content is not Base64")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            problem = "the fake keeps text files only: the content is not UTF-8; teach tests/fakes.py (_put_contents)"
+            return self._refuse_request(request, _error(422, "content is not UTF-8"), problem)
+        default = self._default_branch(owner, repo)
+        branch = body.get("branch") or default
+        head = self._branch_head_sha(owner, repo, branch)
+        if head is None:
+            return _error(404, f"Branch {branch} not found")
+        current = self._file_on(owner, repo, path, None if branch == default else branch)
+        if current is not None:
+            if "sha" not in body:
+                return _error(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
+            if body["sha"] != _blob_sha(current):
+                return _error(409, f"{path} does not match {body['sha']}")
+        if branch == default:
+            self._write_default_file(owner, repo, path, text)
+        else:
+            if head != self._default_head(owner, repo):
+                self._trees[(*repository, head)] = self._overlay(owner, repo, branch)  # the parent's files
+            self._files[_file_key(owner, repo, path, branch)] = text
+        made = self._commit_by_app(owner, repo, body, head)
+        if branch == default:
+            self._default_heads[repository] = made["sha"]
+        else:
+            self._branches.setdefault(repository, {})[branch] = made["sha"]
+        self._sync_pulls(owner, repo, branch)
+        content = _file_object(owner, repo, path, branch, text)
+        del content["content"], content["encoding"]  # not in this answer
+        api, html = f"{GITHUB_API}/repos/{owner}/{repo}", f"{GITHUB_HTML}/{owner}/{repo}"
+        git = copy.deepcopy(made["commit"])
+        answer_commit = {
+            "sha": made["sha"],
+            "node_id": made["node_id"],
+            "url": f"{api}/git/commits/{made['sha']}",
+            "html_url": f"{html}/commit/{made['sha']}",
+            "author": git["author"],
+            "committer": git["committer"],
+            "tree": git["tree"],
+            "message": git["message"],
+            "parents": [
+                {"url": f"{api}/git/commits/{p['sha']}", "html_url": f"{html}/commit/{p['sha']}", "sha": p["sha"]}
+                for p in made["parents"]
+            ],
+            "verification": git["verification"],
+        }
+        return _Reply(201 if current is None else 200, {"content": content, "commit": answer_commit})
+
+    def _commit_by_app(self, owner: str, repo: str, body: dict, parent: str) -> dict:
+        """The commit a contents write makes after parent: by the app's bot and signed by
+        GitHub, unless the request names an author or committer (then unsigned)."""
+        bot = _user(f"{self.app_slug}[bot]", "Bot")
+        bot_email = f"{bot['id']}+{bot['login']}@users.noreply.github.com"
+        committer = body.get("committer") or {"name": bot["login"], "email": bot_email}
+        author = body.get("author") or committer
+        made = commit(
+            message=body["message"],
+            author_name=author["name"],
+            author_email=author["email"],
+            author_login=bot["login"] if author["email"] == bot_email else None,
+            author_id=bot["id"] if author["email"] == bot_email else None,
+            committer_name=committer["name"],
+            committer_email=committer["email"],
+            committer_login=bot["login"] if committer["email"] == bot_email else None,
+            parents=[parent],
+            verified="committer" not in body and "author" not in body,
+        )
+        self._remember_commit(owner, repo, made, parent)
+        return made
+
+    # Pull requests opened through the API, and people ---------------------------------------
+
+    def _create_pull(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """A pull request from a branch of the repository into another, by the app."""
+        owner, repo = params["owner"], params["repo"]
+        for name in ("issue", "head_repo"):
+            if name in body:
+                self.violations.append(
+                    f"POST {request.path}: the fake does not imitate the {name} parameter; "
+                    "teach tests/fakes.py (_create_pull) what GitHub does with it"
+                )
+        if not body.get("title"):
+            return _validation_failed("PullRequest", "title", "missing_field")
+        head_owner, _, branch = body["head"].rpartition(":")
+        if head_owner and head_owner.lower() != owner.lower():
+            problem = "the fake has no forks: a pull request from another owner's branch is not imitated"
+            return self._refuse_request(request, _validation_failed("PullRequest", "head", "invalid"), problem)
+        base = body["base"]
+        base_sha = self._branch_head_sha(owner, repo, base)
+        if base_sha is None:
+            return _validation_failed("PullRequest", "base", "invalid")
+        head_sha = self._branch_head_sha(owner, repo, branch)
+        if head_sha is None:
+            return _validation_failed("PullRequest", "head", "invalid")
+        for key, pull in self._pulls.items():
+            issue = self._issues[key]
+            if (
+                key[:2] == _repo_key(owner, repo)
+                and issue.state == "open"
+                and pull.head_ref == branch
+                and (pull.base_ref or self._default_branch(owner, repo)) == base
+                and self._pushes_to_repository(issue)
+            ):
+                return _custom_validation_error("PullRequest", f"A pull request already exists for {owner}:{branch}.")
+        ahead = self._ahead(owner, repo, base_sha, head_sha)
+        if not ahead:
+            return _custom_validation_error("PullRequest", f"No commits between {base} and {body['head']}")
+        numbers = [issue.number for issue in self._repo_issues(owner, repo)]
+        now = time.time()
+        issue = _Issue(
+            owner=owner,
+            repo=repo,
+            number=max(numbers, default=0) + 1,
+            id=next(self._ids),
+            title=str(body["title"]),
+            body=body.get("body") or None,
+            user=_user(f"{self.app_slug}[bot]", "Bot"),
+            author_association="NONE",
+            created_at=now,
+            updated_at=now,
+            pull_request=True,
+            draft=bool(body.get("draft", False)),
+            performed_via_github_app=self._integration(),
+        )
+        key = _issue_key(owner, repo, issue.number)
+        self._issues[key] = issue
+        self._pulls[key] = _Pull(
+            base_sha=base_sha, shas=ahead, head_ref=branch, merge_commit_sha=_random_sha(), base_ref=base
+        )
+        self._opened_pulls.append(key)
+        location = f"{request.url.origin()}/repos/{owner}/{repo}/pulls/{issue.number}"
+        return _Reply(201, self._pull_object(issue), {"Location": location})
+
+    def _list_pulls(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """The repository's pull requests by state, head and base; newest first by default.
+
+        Like GitHub, a head filter without its owner (owner:branch) is ignored.
+        """
+        query = request.query
+        if query.get("sort") == "long-running":
+            self.violations.append(
+                f"GET {request.path}: the fake does not imitate sort=long-running; "
+                "teach tests/fakes.py (_list_pulls) what GitHub does with it"
+            )
+        state = query.get("state", "open")
+        head_owner, _, head_ref = query.get("head", "").rpartition(":")
+        base = query.get("base")
+        found = []
+        for issue in self._repo_issues(params["owner"], params["repo"]):
+            if not issue.pull_request or (state != "all" and issue.state != state):
+                continue
+            answer = self._pull_object(issue)
+            if head_owner and (
+                answer["head"]["user"]["login"].lower() != head_owner.lower() or answer["head"]["ref"] != head_ref
+            ):
+                continue
+            if base is not None and answer["base"]["ref"] != base:
+                continue
+            found.append(issue)
+        sort = query.get("sort", "created")
+        direction = query.get("direction", "desc" if sort == "created" else "asc")
+        by = {"popularity": "comments", "long-running": "created"}.get(sort, sort)
+        page, headers = self._paginate(request, self._sorted(found, by, direction))
+        return _Reply(200, [self._pull_listed(issue) for issue in page], headers)
+
+    def _pull_listed(self, issue: _Issue) -> dict:
+        """A pull request as GitHub lists them: without what it works out for one alone."""
+        answer = self._pull_object(issue)
+        for name in _PULL_ONLY_FIELDS:
+            del answer[name]
+        return answer
+
+    def _get_user(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        return _Reply(200, self._public_user(params["username"]))
+
+    def _public_user(self, login: str) -> dict:
+        """Someone's public profile, as GET /users/{username} answers it (spelt as they spell
+        their login, whatever the request's case)."""
+        seeded = self._users.get(login.lower(), {})
+        login = seeded.get("login", login)
+        user = _user(login, seeded.get("type") or self._account_type(login))
+        user.update(
+            user_view_type="public",
+            name=seeded.get("name"),
+            company=None,
+            blog=seeded.get("blog", ""),
+            location=None,
+            email=None,
+            hireable=None,
+            bio=None,
+            twitter_username=None,
+            public_repos=0,
+            public_gists=0,
+            followers=0,
+            following=0,
+            created_at="2024-01-01T00:00:00Z",
+            updated_at="2024-01-01T00:00:00Z",
+        )
+        return user
+
+    def _get_repository(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        """A repository the fake holds anything of (else 404, as for one the app cannot see)."""
+        owner, repo = params["owner"], params["repo"]
+        if not self._knows_repository(owner, repo):
+            return _error(404)
+        return _Reply(200, {**self._repository(owner, repo), "network_count": 0, "subscribers_count": 0})
+
+    def _knows_repository(self, owner: str, repo: str) -> bool:
+        repository = _repo_key(owner, repo)
+        return (
+            any(repository in known for known in (self._default_branches, self._branches, self._default_heads))
+            or repository in self._labels
+            or any(key[:2] == repository for key in [*self._files, *self._issues])
+            or any(installation.covers(owner, repo) for installation in self._installations.values())
+        )
 
     # Check runs -------------------------------------------------------------------------
 
@@ -2990,7 +3528,11 @@ class FakeGitHub:
             "number": issue.number,
             "url": f"{GITHUB_API}/repos/{issue.owner}/{issue.repo}/pulls/{issue.number}",
             "head": {"ref": pull.head_ref, "sha": pull.shas[-1], "repo": repo},
-            "base": {"ref": "main", "sha": pull.base_sha, "repo": repo},
+            "base": {
+                "ref": pull.base_ref or self._default_branch(issue.owner, issue.repo),
+                "sha": pull.base_sha,
+                "repo": repo,
+            },
         }
 
     def _refuse_request(self, request: web.Request, reply: _Reply, problem: str) -> _Reply:
@@ -3372,6 +3914,38 @@ def _validation_failed(resource: str, field: str, code: str) -> _Reply:
     reply = _error(422, "Validation Failed")
     reply.json["errors"] = [{"resource": resource, "code": code, "field": field}]
     return reply
+
+
+def _custom_validation_error(resource: str, message: str) -> _Reply:
+    """GitHub's 422 for a rule of its own, such as one open pull request a branch."""
+    reply = _error(422, "Validation Failed")
+    reply.json["errors"] = [{"resource": resource, "code": "custom", "message": message}]
+    return reply
+
+
+# What git takes as a reference's name (git check-ref-format), as far as GitHub checks it.
+_BAD_REF_NAME = re.compile(r"(^|/)\.|\.\.|[\x00-\x20\x7f~^:?*\[\\]|//|@\{|\.lock(/|$)|[/.]$|^@$")
+
+
+def _valid_ref_name(ref: str) -> bool:
+    return _BAD_REF_NAME.search(ref) is None
+
+
+# Fields of a pull request GitHub answers for one alone, not in its lists of them.
+_PULL_ONLY_FIELDS = (
+    "merged",
+    "mergeable",
+    "rebaseable",
+    "mergeable_state",
+    "merged_by",
+    "comments",
+    "review_comments",
+    "maintainer_can_modify",
+    "commits",
+    "additions",
+    "deletions",
+    "changed_files",
+)
 
 
 # The manifest flow's pages and checks --------------------------------------------------
@@ -3798,9 +4372,15 @@ def _license_object(owner: str, repo: str, path: str, spdx_id: str, ref: str | N
     }
 
 
+def _blob_sha(text: str) -> str:
+    """git's blob id of a file's text (git hash-object)."""
+    content = text.encode()
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
 def _file_object(owner: str, repo: str, path: str, ref: str | None, text: str) -> dict:
     content = text.encode()
-    sha = hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()  # git's blob id
+    sha = _blob_sha(text)
     encoded = base64.b64encode(content).decode()
     branch = ref or "main"
     url = f"{GITHUB_API}/repos/{owner}/{repo}/contents/{path}?ref={branch}"
