@@ -146,6 +146,19 @@ class NewDelivery:
     installation_id: int | None = None
     repository: str | None = None
 
+    def row(self) -> dict[str, Any]:
+        """The parameters that record it (``Inbox.insert_deliveries``)."""
+        return {
+            "id": self.id,
+            "event": self.event,
+            "action": self.action,
+            "installation_id": self.installation_id,
+            "repository": self.repository,
+            "payload": self.payload,
+            "state": PENDING,
+            "attempts": 0,
+        }
+
 
 @dataclasses.dataclass(frozen=True)
 class ClaimedDelivery:
@@ -248,17 +261,7 @@ class Inbox:
 
     async def record(self, delivery: NewDelivery) -> bool:
         """Record a delivery; True when new, False when its id was recorded before."""
-        params = {
-            "id": delivery.id,
-            "event": delivery.event,
-            "action": delivery.action,
-            "installation_id": delivery.installation_id,
-            "repository": delivery.repository,
-            "payload": delivery.payload,
-            "state": PENDING,
-            "attempts": 0,
-        }
-        return await self._submit("record", params)
+        return await self._submit("record", delivery.row())
 
     async def finish(self, delivery_id: str, *, error: str | None = None) -> None:
         """Mark a claimed delivery done, or failed with the error."""
@@ -299,14 +302,7 @@ class Inbox:
         finishes = [w.params for w in batch if w.kind == "finish"]
 
         def write(conn: Connection) -> set[str]:
-            inserted: set[str] = set()
-            if records:
-                unique = list({r["id"]: r for r in reversed(records)}.values())
-                inserted = self._insert_new(conn, unique)
-                if inserted:
-                    conn.execute(
-                        payloads.insert(), [{"id": r["id"], "payload": r["payload"]} for r in unique if r["id"] in inserted]
-                    )
+            inserted = self.insert_deliveries(conn, records) if records else set()
             if finishes:
                 conn.execute(
                     update(deliveries)
@@ -334,6 +330,15 @@ class Inbox:
             else:
                 outcomes.append(True)
         return outcomes
+
+    def insert_deliveries(self, conn: Connection, records: list[dict[str, Any]]) -> set[str]:
+        """Insert these deliveries (``record``'s parameters) and their payloads within the
+        caller's transaction, skipping ids recorded before; the ids inserted."""
+        unique = list({r["id"]: r for r in reversed(records)}.values())
+        inserted = self._insert_new(conn, unique)
+        if inserted:
+            conn.execute(payloads.insert(), [{"id": r["id"], "payload": r["payload"]} for r in unique if r["id"] in inserted])
+        return inserted
 
     def _insert_new(self, conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
         """Insert the deliveries not recorded before; the ids of those inserted.
@@ -472,6 +477,12 @@ class Inbox:
             .select_from(marks)
             .where(marks.c.kind == kind, marks.c.key.like(prefix + "%", escape="\\"), marks.c.created_at >= since),
             lambda result: result.scalar_one(),
+        )
+
+    async def forget_mark(self, kind: str, key: str) -> bool:
+        """Forget one fact (a mentor's open pull request, once it is closed); whether it was known."""
+        return await self._execute(
+            delete(marks).where(marks.c.kind == kind, marks.c.key == key), lambda result: result.rowcount > 0, durable=False
         )
 
     async def forget_marks(self, kind: str, *, before: float) -> int:
