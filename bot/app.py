@@ -25,10 +25,12 @@ from .licensing.waivers import WaiverBook
 from .logs import delivery_context
 from .metrics import Metrics
 from .perspective import Perspective
+from .recognitions import RecognitionBook
 from .redeliver import PeriodicRedelivery
 from .render import Renderer
 from .settings import Settings
 from .signatures import SignatureBook
+from .timers import ROUND_MARK, TimerBook
 from .webhook import MAX_BODY, make_webhook_view
 from .worker import WorkerPool
 
@@ -52,12 +54,15 @@ class Bot:
         self.metrics = Metrics()
         self.inbox = Inbox(settings.database_url, lease_seconds=settings.lease_seconds)
         self.activity = ActivityLog(self.inbox, retention_days=settings.activity_retention_days)
+        self.timers = TimerBook(self.inbox)
+        self.recognitions = RecognitionBook(self.inbox)
         self._routers = list(routers) if routers is not None else registered_routers()
         self.session: aiohttp.ClientSession | None = None
         self.github: GitHubApp | None = None
         self.dispatcher: Dispatcher | None = None
         self.redelivery: PeriodicRedelivery | None = None  # with REDELIVER_EVERY, once started
         self._redelivery_task: asyncio.Task[None] | None = None
+        self._timers_task: asyncio.Task[None] | None = None
         self.pool = WorkerPool(
             self.inbox,
             self.process,
@@ -68,10 +73,13 @@ class Bot:
         )
 
     async def _prune_records(self) -> int:
-        """Forget what is kept past its use: old activity, and comments' first tries once their
-        deliveries are gone (a try is only looked up when its delivery is retried)."""
+        """Forget what is kept past its use: old activity, comments' first tries once their
+        deliveries are gone (a try is only looked up when its delivery is retried), and the
+        claims on past rounds of looking for due timers."""
         before = time.time() - self.settings.retention_days * 86400
-        return await self.activity.prune() + await self.inbox.forget_marks(COMMENT_TRY, before=before)
+        forgotten = await self.inbox.forget_marks(COMMENT_TRY, before=before)
+        forgotten += await self.inbox.forget_marks(ROUND_MARK, before=time.time() - 86400)
+        return await self.activity.prune() + forgotten
 
     async def start(self, _app: web.Application | None = None) -> None:
         await self.inbox.open()
@@ -100,12 +108,15 @@ class Bot:
                 else None
             ),
             activity=self.activity,
+            timers=self.timers,
+            recognitions=self.recognitions,
         )
         self.dispatcher = Dispatcher(self._routers, services, self.metrics)
         # The tone model takes a second to load: in a thread now, not on the loop at the first comment.
         asyncio.get_running_loop().run_in_executor(None, heat.load_model)
         # Deliveries recorded but unfinished when the last process stopped are claimed now.
         self.pool.start()
+        self._timers_task = asyncio.create_task(self.timers.run(self.pool.wake), name="timers")
         if self.settings.redeliver_every > 0:
             self.redelivery = PeriodicRedelivery(self.github.app_client, self.inbox, self.settings.redeliver_every)
             self._redelivery_task = asyncio.create_task(self.redelivery.run(), name="redelivery")
@@ -122,17 +133,19 @@ class Bot:
         )
 
     async def stop_workers(self, _app: web.Application | None = None) -> None:
-        await self._stop_redelivery()
+        await self._stop_feeders()
         await self.pool.stop()
 
-    async def _stop_redelivery(self) -> None:
-        task, self._redelivery_task = self._redelivery_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    async def _stop_feeders(self) -> None:
+        """Stop the periodic tasks that feed the inbox: redelivery rounds and due timers."""
+        tasks, self._redelivery_task, self._timers_task = [self._redelivery_task, self._timers_task], None, None
+        for task in tasks:
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(task for task in tasks if task is not None), return_exceptions=True)
 
     async def close(self, _app: web.Application | None = None) -> None:
-        await self._stop_redelivery()  # in case the workers were never stopped
+        await self._stop_feeders()  # in case the workers were never stopped
         if self.session is not None:
             await self.session.close()
         await self.inbox.close()

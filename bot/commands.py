@@ -31,9 +31,10 @@ _LINE_END = re.compile(r"\r\n?|\n")
 class Command:
     name: str  # lower-case, without the slash: "good-first-issue"
     arguments: tuple[str, ...]  # the words after it on its line, as written
+    addressed: bool = False  # said to the bot by its name (``@slug add``), not typed as ``/add``
 
 
-def commands(body: str, known: Iterable[str] | None = None) -> list[Command]:
+def commands(body: str, known: Iterable[str] | None = None, *, addressed_to: str | None = None) -> list[Command]:
     """The commands in a comment, in order: one per line, anywhere in the comment, repeats kept.
 
     A command line starts (after at most three spaces) with ``/name``, ``name`` being a letter
@@ -45,8 +46,12 @@ def commands(body: str, known: Iterable[str] | None = None) -> list[Command]:
     follows the name), but "/etc is read-only" reads as ``etc`` with arguments. Handlers should
     therefore pass ``known``, the names they act on; only those are returned. With ``known``
     None, every command-shaped line is.
+
+    ``addressed_to``: a login (the app's slug) whose mention also starts a command, the way
+    other bots are spoken to: ``@all-contributors add @octocat for code`` is ``add``.
     """
     wanted = None if known is None else {name.lower() for name in known}
+    addressed = _addressed(addressed_to) if addressed_to else None
     found: list[Command] = []
     fence = ""  # the opening fence while inside fenced code
     in_comment = False
@@ -65,14 +70,22 @@ def commands(body: str, known: Iterable[str] | None = None) -> list[Command]:
             if line.startswith(("    ", "\t")) or _QUOTE.match(line):
                 continue
         visible, in_comment = _outside_comments(line, in_comment)
-        match = None if starts_in_comment else _COMMAND.match(line)
+        match = by_name = None
+        if not starts_in_comment:
+            match = _COMMAND.match(line)
+            if match is None and addressed is not None:
+                match = by_name = addressed.match(line)
         if match is None:
             continue
         name = match.group(1).lower()
         if wanted is None or name in wanted:
             # The matched prefix holds no "<!--", so it sits at the same place in `visible`.
-            found.append(Command(name, tuple(visible[match.end() :].split())))
+            found.append(Command(name, tuple(visible[match.end() :].split()), addressed=by_name is not None))
     return found
+
+
+def _addressed(login: str) -> re.Pattern[str]:
+    return re.compile(rf" {{0,3}}@{re.escape(login)}[,:]?\s+([A-Za-z][A-Za-z0-9-]*)(?=\s|$)", re.IGNORECASE)
 
 
 def _outside_comments(line: str, in_comment: bool) -> tuple[str, bool]:

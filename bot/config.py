@@ -94,6 +94,17 @@ DEFAULTS: dict[str, Any] = {
         "license_change_label": None,
         "missing_license_issue": True,
     },
+    # Off: thanking people in public is the maintainers' call.
+    "recognition": {"enabled": False, "all_contributors": False, "milestones": [1, 10, 50, 100]},
+    # Noticing a newcomer left waiting is on wherever welcome is; mentors are named to be asked.
+    "care": {
+        "enabled": True,
+        "respond_within_hours": 48,
+        "label": "needs-response",
+        "triage_team": None,
+        "mentors": [],
+        "mentor_max_open": 2,
+    },
     # Community health insights: activity is recorded unless turned off; the report issue is
     # posted only where a repository is named for it.
     "insights": {

@@ -26,8 +26,10 @@ from .insights.metrics import Scope, compute
 from .licensing.waivers import Waiver, WaiverBook
 from .lookups import CommunityFiles, Lookups
 from .perspective import Perspective
+from .recognitions import Recognition, RecognitionBook
 from .render import Renderer
 from .signatures import SignatureBook
+from .timers import TimerBook
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,9 @@ class Services:
     waivers: WaiverBook | None = None
     # Google's Perspective API where the server has a key; None: the local detector alone.
     perspective: Perspective | None = None
+    # Where timers are kept until due (``bot.timers``); None: nowhere, so none are kept.
+    timers: TimerBook | None = None
+    recognitions: RecognitionBook | None = None
 
 
 # The marks of comments' first tries (kept as long as deliveries are: see Bot._prune_records).
@@ -249,6 +254,9 @@ class EventContext:
     async def is_team_member(self, org: str, team: str, login: str) -> bool:
         return await self._services.lookups.is_team_member(self.gh, org, team, login)
 
+    async def team_members(self, org: str, team: str) -> tuple[str, ...]:
+        return await self._services.lookups.team_members(self.gh, org, team)
+
     async def is_org_member(self, login: str) -> bool:
         """Whether the person belongs to the organisation owning this repository."""
         return await self._services.lookups.is_org_member(self.gh, self.owner, login)
@@ -284,6 +292,36 @@ class EventContext:
         if self._services.inbox is None:
             return None
         return await self._services.inbox.marked(kind, key)
+
+    async def schedule(self, kind: str, key: str, due_at: float, payload: dict[str, Any]) -> bool:
+        """Have the ``timer`` event of this kind delivered with ``payload`` at ``due_at`` (once:
+        a timer already kept under (kind, key) stays as it is); whether this one is new."""
+        if self._services.timers is None:
+            return False
+        return await self._services.timers.schedule(kind, key, due_at, payload)
+
+    async def cancel_timer(self, kind: str, key: str) -> bool:
+        if self._services.timers is None:
+            return False
+        return await self._services.timers.cancel(kind, key)
+
+    async def forget_mark(self, kind: str, key: str) -> bool:
+        if self._services.inbox is None:
+            return False
+        return await self._services.inbox.forget_mark(kind, key)
+
+    async def recognise(self, recognition: Recognition) -> bool:
+        """Keep a recognition (``bot.recognitions``); False when it was kept before or nothing is kept here."""
+        if self._services.recognitions is None:
+            return False
+        return await self._services.recognitions.record(recognition)
+
+    async def merged_count(self, login: str, *, until: float) -> int:
+        """How many of the person's pull requests in this repository were merged by then, from
+        the recorded activity (0 where nothing is recorded)."""
+        if self._services.activity is None:
+            return 0
+        return await self._services.activity.merged_count(self.full_name, login, until=until)
 
     async def record_activity(self, rows: list[Activity]) -> None:
         """Remember community activity for the insights (a fact recorded before stays as it was),

@@ -52,6 +52,7 @@ class Lookups:
         self._roles: cachetools.TTLCache[tuple[str, ...], str] = cachetools.TTLCache(maxsize, permission_ttl)
         self._profiles: cachetools.TTLCache[tuple[str, ...], CommunityFiles] = cachetools.TTLCache(maxsize, profile_ttl)
         self._members: cachetools.TTLCache[tuple[str, ...], bool] = cachetools.TTLCache(maxsize, permission_ttl)
+        self._teams: cachetools.TTLCache[tuple[str, ...], tuple[str, ...]] = cachetools.TTLCache(256, permission_ttl)
         # Each organisation's members, lower-case (None: too many to list). After the TTL the
         # pages are asked again with their ETags (gidgethub's cache): a 304 costs no rate limit.
         self._org_lists: cachetools.TTLCache[str, frozenset[str] | None] = cachetools.TTLCache(256, permission_ttl)
@@ -139,6 +140,20 @@ class Lookups:
         url = "/orgs/{org}/teams/{team_slug}/memberships/{username}"
         where = {"org": org, "team_slug": team, "username": login}
         return await _remembered(self._members, (org, team, login), lambda: _get(gh, url, where, _is_active))
+
+    async def team_members(self, gh: GitHubAPI, org: str, team: str) -> tuple[str, ...]:
+        """The team's members' logins, in GitHub's order (empty: no such team), cached like roles."""
+
+        async def listing() -> tuple[str, ...]:
+            url = "/orgs/{org}/teams/{team_slug}/members{?per_page}"
+            try:
+                return tuple([m["login"] async for m in gh.getiter(url, {"org": org, "team_slug": team, "per_page": 100})])
+            except gidgethub.BadRequest as exc:
+                if exc.status_code != 404:
+                    raise
+                return ()
+
+        return await _remembered(self._teams, (org, team), listing)
 
     async def community_files(self, gh: GitHubAPI, owner: str, repo: str) -> CommunityFiles:
         """CONTRIBUTING and CODE_OF_CONDUCT, from the community profile: one call, whatever folder

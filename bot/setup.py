@@ -70,7 +70,10 @@ PERMISSION_WORDS = {
     ("metadata", "read"): "See your repositories and who has which access, to know who may run a command.",
     ("issues", "write"): "Comment on issues, add labels, assign an issue to whoever claims it, lock a heated "
     "conversation, and open one issue suggesting a code of conduct where there is none.",
-    ("pull_requests", "write"): "Comment on pull requests and read their commits, for the DCO and CLA checks.",
+    ("pull_requests", "write"): "Comment on pull requests and read their commits, for the DCO and CLA checks, "
+    "and ask a mentor to review a newcomer's first pull request.",
+    ("contents", "write"): "Read files in your repositories, and propose changes to the all-contributors files "
+    "in a pull request from the bot's own branch. It never pushes to your default branch.",
     ("checks", "write"): "Show the DCO and CLA results as checks on pull requests.",
     ("members", "read"): "See who belongs to your organisation and its teams, for members-only rules.",
 }

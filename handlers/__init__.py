@@ -9,15 +9,17 @@ config, templates and storage. Handlers know GitHub events, not HTTP.
 
 from gidgethub.routing import Router
 
-from . import activity, cla, conduct, dco, good_first_issue, insights_report, licenses, welcome
+from . import activity, care, cla, conduct, dco, good_first_issue, insights_report, licenses, recognition, welcome
 
 ROUTERS: list[Router] = [
     activity.router,
+    care.router,
     cla.router,
     conduct.router,
     dco.router,
     good_first_issue.router,
     insights_report.router,
     licenses.router,
+    recognition.router,
     welcome.router,
 ]

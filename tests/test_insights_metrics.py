@@ -41,6 +41,7 @@ from bot.insights.activity import (
 )
 from bot.insights.metrics import Scope, compute, repositories
 from bot.insights.report import format_report
+from bot.recognitions import Recognition, RecognitionBook
 from tests.conftest import POSTGRES_URL, postgres_answers
 
 DAY, HOUR = 86400.0, 3600.0
@@ -244,9 +245,12 @@ def by_month(*figures: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"month": month, **values} for month, values in zip(MONTHS, figures, strict=True)]
 
 
-def new_contributors(*counts: tuple[int, int]) -> list[dict[str, Any]]:
-    return by_month(*({"count": count, "returned": returned, "complete": False,
-                       "return_rate": round(returned / count, 3) if count else None} for count, returned in counts))
+def new_contributors(*counts: tuple[int, int, list[str]]) -> list[dict[str, Any]]:
+    return by_month(*({"count": count, "returned": returned, "complete": False, "people": people,
+                       "return_rate": round(returned / count, 3) if count else None} for count, returned, people in counts))
+
+
+NO_RECOGNITIONS = by_month(*({"count": 0, "people": []} for _ in range(3)))
 
 
 REPOSITORY_PAGE = {
@@ -278,7 +282,8 @@ REPOSITORY_PAGE = {
     # (#16) and dave (#17, 86 days on); jack's second came 90 days and an hour after his first,
     # harry's after the window, gina's comment was on her own pull request. March: ivan.
     # Nothing is complete: 90 days after January's end is 1 May.
-    "new_contributors": new_contributors((5, 2), (0, 0), (1, 0)),
+    "new_contributors": new_contributors((5, 2, ["carol", "dave", "gina", "harry", "jack"]), (0, 0, []), (1, 0, ["ivan"])),
+    "recognitions": NO_RECOGNITIONS,
     # Labelled in the window: #31, #33, #34 (#30 before it); claimed 24 h and 6 h after (the
     # lower of two is the median, nearest rank); #31 closed by gina's first pull request, #33 by
     # frank's second.
@@ -317,7 +322,8 @@ ORGANISATION = {
     "change_requests": {"opened": 7, "merged": 4, "closed": 2, "closure_ratio": 0.857},
     # carol contributed to acme/lib before the window: January's are jack, dave, gina, harry and
     # kim; only dave came back.
-    "new_contributors": new_contributors((5, 1), (0, 0), (1, 0)),
+    "new_contributors": new_contributors((5, 1, ["dave", "gina", "harry", "jack", "kim"]), (0, 0, []), (1, 0, ["ivan"])),
+    "recognitions": NO_RECOGNITIONS,
     "dco": {"pulls": 6, "passed_first": 2, "passed_first_share": 0.333, "median_hours_to_fix": 4.0,
             "abandoned": 2, "abandoned_share": 0.333},
     "heated": by_month({"reminders": 1, "locks": 0}, {"reminders": 2, "locks": 2}, {"reminders": 0, "locks": 0}),
@@ -351,7 +357,7 @@ async def test_the_whole_organisation_counts_what_the_list_left_out(history: Inb
     assert whole["absence_factor"]["merged"] == 5
     # gina had commented in acme/secret; zed is new and came back.
     assert whole["new_contributors"][0] == {"month": "2024-01", "count": 5, "returned": 2, "return_rate": 0.4,
-                                            "complete": False}
+                                            "complete": False, "people": ["dave", "harry", "jack", "kim", "zed"]}
     other = await compute(history, Scope("other", None, SINCE, UNTIL))
     assert other["absence_factor"] == {"value": 1, "merged": 1, "contributors": 1,
                                        "top": [{"login": "frank", "merged": 1}]}
@@ -366,7 +372,7 @@ async def test_an_empty_scope_counts_nothing(history: Inbox, scope: Scope) -> No
                                          "pulls": {"all": nothing, "newcomers": nothing}}
     assert figures["time_to_close"] == figures["time_to_merge"] == {"count": 0, "median_hours": None, "p90_hours": None}
     assert figures["change_requests"] == {"opened": 0, "merged": 0, "closed": 0, "closure_ratio": None}
-    assert figures["new_contributors"] == new_contributors((0, 0), (0, 0), (0, 0))
+    assert figures["new_contributors"] == new_contributors((0, 0, []), (0, 0, []), (0, 0, []))
     assert figures["good_first_issues"] == {"labeled": 0, "claimed": 0, "median_hours_to_claim": None,
                                             "closed_by_newcomer": 0}
     assert figures["dco"] == figures["cla"] == {"pulls": 0, "passed_first": 0, "passed_first_share": None,
@@ -387,7 +393,7 @@ async def test_a_later_end_reads_what_came_after(history: Inbox) -> None:
         "2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07"
     ]
     assert figures["new_contributors"][0] == {"month": "2024-01", "count": 5, "returned": 3, "return_rate": 0.6,
-                                              "complete": True}
+                                              "complete": True, "people": ["carol", "dave", "gina", "harry", "jack"]}
     # 90 days after March's end is 30 June; after April's, 30 July.
     assert [month["complete"] for month in figures["new_contributors"]] == [True, True, True, False, False, False,
                                                                             False]
@@ -460,6 +466,22 @@ def test_a_scope_names_what_it_reads() -> None:
         Scope(None, None, SINCE, UNTIL)
     with pytest.raises(ValueError):
         Scope("acme", None, UNTIL, SINCE)
+
+
+async def test_recognitions_by_month_within_the_scope(history: Inbox) -> None:
+    book = RecognitionBook(history)
+    thanks = [(APP, "gina", ("code",), 5), (APP, "dave", ("doc", "review"), 40), (SECRET, "zed", ("code",), 41),
+              (OTHER, "yan", ("bug",), 42), (APP, "late", ("code",), 95)]
+    for number, (repository, login, types, day) in enumerate(thanks):
+        await book.record(Recognition(repository, login, types, "alice", 1, SINCE + day * DAY, comment_id=number))
+    page = await compute(history, Scope(None, (APP,), SINCE, UNTIL))
+    assert page["recognitions"] == by_month(
+        {"count": 1, "people": [{"login": "gina", "types": ["code"], "repository": APP}]},
+        {"count": 1, "people": [{"login": "dave", "types": ["doc", "review"], "repository": APP}]},
+        {"count": 0, "people": []},
+    )
+    organisation = await compute(history, Scope("acme", None, SINCE, UNTIL))
+    assert [person["login"] for month in organisation["recognitions"] for person in month["people"]] == ["gina", "dave", "zed"]
 
 
 # Reports ------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from bot.insights.web import (
     month_labels,
     session_key,
 )
+from bot.recognitions import Recognition, RecognitionBook
 from tests.conftest import bot_of, headers_for, installed
 from tests.fakes import example, make_private_key, new_private_key
 
@@ -482,6 +483,20 @@ async def test_a_private_repository_the_visitor_cannot_read_is_never_seen_nor_co
             pages.append(await answer.text())
     for html in pages:
         assert PRIVATE not in html and f"{PRIVATE}-fan" not in html
+
+
+async def test_a_page_names_each_months_new_contributors_and_those_thanked(insights, github):
+    now = await seed(insights)
+    book = RecognitionBook(bot_of(insights).inbox)
+    await book.record(Recognition(f"{ORG}/{PUBLIC}", "helpful-hana", ("doc", "review"), "maintainer", 3, now - DAY, comment_id=1))
+    await book.record(Recognition(f"{ORG}/{PRIVATE}", "hidden-hugo", ("code",), "maintainer", 3, now - DAY, comment_id=2))
+    await sign_in(insights, github)
+    html = await (await insights.get(f"/insights/{ORG}/{PUBLIC}")).text()
+    assert "Who, month by month" in html
+    assert "helpful-hana (doc, review)" in html and "hidden-hugo" not in html
+    names = (await metrics.compute(bot_of(insights).inbox, metrics.Scope(None, (f"{ORG}/{PUBLIC}",), now - 90 * DAY, now + 1)))
+    newcomers = [login for month in names["new_contributors"] for login in month["people"]]
+    assert newcomers and all(login in html for login in newcomers)
 
 
 async def test_the_overview_shows_each_owner_with_headline_figures_and_links(insights, github):

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, String, Table, delete
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, String, Table, delete, func, select
 
 from ..github import github_time, is_bot
 from ..inbox import Inbox, metadata
@@ -244,6 +244,17 @@ class ActivityLog:
             return 0
         # Insights, not promises: a power cut may lose the last few rows.
         return await self.inbox.transaction(lambda conn: len(conn.execute(self._insert, values).all()), durable=False)
+
+    async def merged_count(self, repository: str, login: str, *, until: float) -> int:
+        """How many of the person's pull requests in the repository were merged by then, as
+        recorded and backfilled (a merge delivered late or twice counts the same)."""
+        query = select(func.count()).where(
+            activity.c.repository == repository.lower(),
+            activity.c.kind == MERGED,
+            activity.c.actor == login,
+            activity.c.at <= until,
+        )
+        return await self.inbox.transaction(lambda conn: conn.execute(query).scalar_one(), durable=False)
 
     async def prune(self) -> int:
         """Forget rows older than the retention period; how many."""

@@ -35,6 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select, Subquery
 
 from ..inbox import Inbox
+from ..recognitions import recognitions
 from .activity import (
     CLA,
     CLOSED,
@@ -58,6 +59,8 @@ HOUR = 3600.0
 DAY = 86400.0
 # A new contributor "returned" with another contribution within this many days of their first.
 RETURN_DAYS = 90
+# New contributors named on the insights page, per month (the count says how many in all).
+NAMED_PER_MONTH = 30
 MEDIAN = (1, 2)  # percentiles as integer fractions: nearest rank needs exact ceil(p * n)
 P90 = (9, 10)
 # Response-time histogram: label, and the bucket's hours [from, to).
@@ -150,6 +153,7 @@ class _Figures:
             "time_to_merge": self.time_to_merge(),
             "change_requests": self.change_requests(),
             "new_contributors": self.new_contributors(),
+            "recognitions": self.recognitions(),
             "good_first_issues": self.good_first_issues(),
             "dco": self.verdicts(DCO),
             "cla": self.verdicts(CLA),
@@ -460,6 +464,7 @@ class _Figures:
         )
         people = (
             select(
+                contributions.c.actor,
                 func.min(contributions.c.month).label("month"),
                 func.max(case((returning, 1), else_=0)).label("returned"),
             )
@@ -471,10 +476,33 @@ class _Figures:
         ).group_by(people.c.month)
         months = self.by_month(query, {"count": 0, "returned": 0})
         complete = {name: end + RETURN_DAYS * DAY <= self.until for name, end in self.months()}
+        # Who they are, by name: the first few of each month, alphabetically.
+        named: dict[str, list[str]] = {}
+        for month, actor in self.conn.execute(select(people.c.month, people.c.actor).order_by(people.c.month, people.c.actor)):
+            if len(named.setdefault(month, [])) < NAMED_PER_MONTH:
+                named[month].append(actor)
         return [
-            {**month, "return_rate": _share(month["returned"], month["count"]), "complete": complete[month["month"]]}
+            {**month, "return_rate": _share(month["returned"], month["count"]), "complete": complete[month["month"]],
+             "people": named.get(month["month"], [])}
             for month in months
         ]
+
+    def recognitions(self) -> list[dict[str, Any]]:
+        """The recognitions (``/thank``) of the window, per month: who was thanked, for what."""
+        conditions = [recognitions.c.at >= self.since, recognitions.c.at < self.until]
+        if self.scope.owner is not None:
+            conditions.append(func.substr(recognitions.c.repository, 1, len(self.scope.owner) + 1) == self.scope.owner + "/")
+        if self.scope.repositories is not None:
+            conditions.append(recognitions.c.repository.in_(self.scope.repositories) if self.scope.repositories else false())
+        query = (
+            select(recognitions.c.month, recognitions.c.login, recognitions.c.types, recognitions.c.repository)
+            .where(*conditions)
+            .order_by(recognitions.c.at)
+        )
+        by_month: dict[str, list[dict[str, Any]]] = {name: [] for name, _end in self.months()}
+        for month, login, types, repository in self.conn.execute(query):
+            by_month.setdefault(month, []).append({"login": login, "types": types.split(","), "repository": repository})
+        return [{"month": month, "count": len(thanked), "people": thanked} for month, thanked in by_month.items()]
 
     # 5. Good first issues -------------------------------------------------------------------
 
