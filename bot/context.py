@@ -179,6 +179,17 @@ class EventContext:
             data={"content": content},
         )
 
+    async def remove_label(self, number: int, name: str) -> None:
+        """Take a label off an issue or pull request of this repository (gone already: fine)."""
+        try:
+            await self.gh.delete(
+                "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
+                {"owner": self.owner, "repo": self.repo, "issue_number": number, "name": name},
+            )
+        except gidgethub.BadRequest as exc:
+            if exc.status_code != 404:
+                raise
+
     async def open_issue_once(self, kind: str, owner: str, repo: str, title: str, body: str) -> None:
         """Open an issue in a repository of this installation, once ever per ``kind``: a
         redelivered event opens no second one (the same delivery processed again after a crash

@@ -18,7 +18,6 @@ import logging
 import time
 from typing import Any
 
-import gidgethub
 from gidgethub import sansio
 from gidgethub.routing import Router
 
@@ -118,7 +117,7 @@ async def responded(event: sansio.Event, ctx: EventContext) -> None:
     await ctx.cancel_timer(FIRST_RESPONSE, item_key(event.data["repository"], item["number"]))
     label = (await ctx.config()).section("care").get("label")
     if label and any((found.get("name") or "").lower() == label.lower() for found in item.get("labels") or []):
-        await remove_label(ctx, item["number"], label)
+        await ctx.remove_label(item["number"], label)
 
 
 @router.register("issues", action="closed")
@@ -150,17 +149,6 @@ async def first_response_due(event: sansio.Event, ctx: EventContext) -> None:
             data={"labels": [section["label"]]},
         )
     log.info("a newcomer is still waiting for a first response", extra={"fields": {"number": item["number"]}})
-
-
-async def remove_label(ctx: EventContext, number: int, name: str) -> None:
-    try:
-        await ctx.gh.delete(
-            "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
-            {"owner": ctx.owner, "repo": ctx.repo, "issue_number": number, "name": name},
-        )
-    except gidgethub.BadRequest as exc:
-        if exc.status_code != 404:  # gone already
-            raise
 
 
 # Mentors ----------------------------------------------------------------------------------

@@ -161,7 +161,7 @@ async def label_command(ctx: EventContext, config: RepoConfig, issue: dict[str, 
     number = issue["number"]
     if name == "remove-good-first-issue":
         for label in config.label_names().values():
-            await remove_label(ctx, number, label)
+            await ctx.remove_label(number, label)
     elif name == "help":
         await add_labels(ctx, config, number, ["help_wanted"])
     else:
@@ -217,17 +217,6 @@ async def ensure_label(ctx: EventContext, name: str, color: str, description: st
     where = {"owner": ctx.owner, "repo": ctx.repo}
     if await getitem_or_none(ctx.gh, "/repos/{owner}/{repo}/labels/{name}", {**where, "name": name}) is None:
         await ctx.gh.post("/repos/{owner}/{repo}/labels", where, data={"name": name, "color": color, "description": description})
-
-
-async def remove_label(ctx: EventContext, number: int, name: str) -> None:
-    try:
-        await ctx.gh.delete(
-            "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
-            {"owner": ctx.owner, "repo": ctx.repo, "issue_number": number, "name": name},
-        )
-    except gidgethub.BadRequest as exc:
-        if exc.status_code != 404:  # not on the issue: nothing to remove
-            raise
 
 
 async def post_guide(ctx: EventContext, config: RepoConfig, issue: dict[str, Any]) -> None:

@@ -2103,11 +2103,11 @@ class FakeGitHub:
         page, headers = self._paginate(request, found)
         return _Reply(200, [self._issue_object(issue) for issue in page], headers)
 
-    def _create_issue(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
-        owner, repo = params["owner"], params["repo"]
+    def _new_app_issue(self, owner: str, repo: str, body: dict, **kind: Any) -> _Issue:
+        """An issue or pull request the app opens now, numbered next in the repository."""
         numbers = [issue.number for issue in self._repo_issues(owner, repo)]
         now = time.time()
-        issue = _Issue(
+        return _Issue(
             owner=owner,
             repo=repo,
             number=max(numbers, default=0) + 1,
@@ -2119,7 +2119,12 @@ class FakeGitHub:
             created_at=now,
             updated_at=now,
             performed_via_github_app=self._integration(),
+            **kind,
         )
+
+    def _create_issue(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
+        owner, repo = params["owner"], params["repo"]
+        issue = self._new_app_issue(owner, repo, body)
         self._issues[_issue_key(owner, repo, issue.number)] = issue
         self._set_labels(issue, body.get("labels") or [])
         self._set_assignees(issue, body)
@@ -3252,23 +3257,7 @@ class FakeGitHub:
         ahead = self._ahead(owner, repo, base_sha, head_sha)
         if not ahead:
             return _custom_validation_error("PullRequest", f"No commits between {base} and {body['head']}")
-        numbers = [issue.number for issue in self._repo_issues(owner, repo)]
-        now = time.time()
-        issue = _Issue(
-            owner=owner,
-            repo=repo,
-            number=max(numbers, default=0) + 1,
-            id=next(self._ids),
-            title=str(body["title"]),
-            body=body.get("body") or None,
-            user=_user(f"{self.app_slug}[bot]", "Bot"),
-            author_association="NONE",
-            created_at=now,
-            updated_at=now,
-            pull_request=True,
-            draft=bool(body.get("draft", False)),
-            performed_via_github_app=self._integration(),
-        )
+        issue = self._new_app_issue(owner, repo, body, pull_request=True, draft=bool(body.get("draft", False)))
         key = _issue_key(owner, repo, issue.number)
         self._issues[key] = issue
         self._pulls[key] = _Pull(
