@@ -40,7 +40,7 @@ router = Router()
 
 COMMANDS = {"thank", "thanks", "add", "please"}
 _LOGIN = re.compile(r"@?([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$")
-_SEPARATORS = re.compile(r",|\band\b|\s+", re.IGNORECASE)
+_LIST_SEPARATORS = re.compile(r",|\band\b", re.IGNORECASE)
 MILESTONE = "recognition.milestone"  # key: repository id, person id and N
 # all-contributors: the bot's own branch, proposed in one pull request that it updates while open.
 BRANCH = "community-bot/all-contributors"
@@ -64,15 +64,16 @@ def parse_thanks(command: Command) -> tuple[str, list[str], list[str]] | None:
     if rest and rest[0].lower() == "for":
         rest = rest[1:]
     types, unknown = [], []
-    for word in _SEPARATORS.split(" ".join(rest)):
-        word = word.strip(".!;:")
-        if not word:
-            continue
-        key = normalise_type(word)
-        if key is None:
-            unknown.append(word)
-        elif key not in types:
-            types.append(key)
+    for phrase in _LIST_SEPARATORS.split(" ".join(rest)):
+        # A phrase may be one type of several words ("user testing") or several types.
+        words = [phrase] if normalise_type(phrase.strip(".!;: ")) else phrase.split()
+        for word in words:
+            word = word.strip(".!;: ")
+            key = normalise_type(word) if word else None
+            if word and key is None:
+                unknown.append(word)
+            elif key is not None and key not in types:
+                types.append(key)
     return login.group(1), types, unknown
 
 
@@ -104,12 +105,11 @@ async def comment_created(event: sansio.Event, ctx: EventContext) -> None:
     if not config.enabled("recognition"):
         return
     commenter = comment["user"]["login"]
-    allowed = at_least(await ctx.role(commenter), "triage")
+    if not at_least(await ctx.role(commenter), "triage"):
+        await ctx.comment(issue["number"], f"recognition-{comment['id']}", "recognition_refused.md")
+        return
     for index, command in enumerate(found):
         kind = f"recognition-{comment['id']}-{index}"
-        if not allowed:
-            await ctx.comment(issue["number"], kind, "recognition_refused.md", commenter=commenter)
-            continue
         parsed = parse_thanks(command)
         if parsed is None or not parsed[1] or parsed[2]:
             await ctx.comment(issue["number"], kind, "recognition_unknown.md", unknown=parsed[2] if parsed else [], types=sorted(CONTRIBUTION_TYPES))

@@ -54,6 +54,7 @@ async def recorded(client) -> list[tuple[str, tuple[str, ...], str]]:
         (Command("please", ("add", "@jakebolam", "for", "infrastructure,", "tests", "and", "code"), True),
          ("jakebolam", ["infra", "test", "code"], [])),
         (Command("add", ("@alice", "for", "code", "cooking"), True), ("alice", ["code"], ["cooking"])),
+        (Command("thank", ("@alice", "for", "user", "testing,", "code", "docs")), ("alice", ["userTesting", "code", "doc"], [])),
         (Command("thank", ("@alice",)), ("alice", [], [])),
         (Command("thank", ()), None),
         (Command("thank", ("alice", "for", "code")), None),  # a person is named with @
@@ -90,6 +91,8 @@ async def test_thanks_need_triage_permission(bot, fake_github, role, allowed):
     else:
         assert "needs triage access" in answer and "@" not in answer.split("<!--")[0]
         assert await recorded(bot) == []
+        await say(bot, fake_github, "/thank @alice for code\n/thank @bob for doc")  # one refusal a comment
+        assert len(bot_comments(fake_github)) == 2
     fake_github.assert_no_violations()
 
 
