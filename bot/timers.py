@@ -63,6 +63,12 @@ def delivery_id(kind: str, key: str, created_at: float) -> str:
 class TimerBook:
     def __init__(self, inbox: Inbox) -> None:
         self.inbox = inbox
+        # Built once (building costs more than running it): one for every newcomer's item.
+        self._keep = (
+            inbox._insert(timers)
+            .values(**{column.name: bindparam(column.name) for column in timers.columns})
+            .on_conflict_do_nothing(index_elements=["kind", "key"])
+        )
 
     async def schedule(self, kind: str, key: str, due_at: float, payload: dict[str, Any]) -> bool:
         """Keep a timer of ``kind`` for ``key`` (an issue, say), unless one is kept already;
@@ -77,18 +83,12 @@ class TimerBook:
             "payload": orjson.dumps({**payload, "action": kind}).decode(),
             "created_at": time.time(),
         }
-        statement = self.inbox._insert(timers).on_conflict_do_nothing(index_elements=["kind", "key"])
-        statement = statement.values(row)
-        return await self.inbox.transaction(lambda conn: conn.execute(statement).rowcount > 0, durable=False)
+        return await self.inbox.transaction(lambda conn: conn.execute(self._keep, row).rowcount > 0, durable=False)
 
     async def cancel(self, kind: str, key: str) -> bool:
         """Drop the timer, if one is kept; whether one was."""
         statement = delete(timers).where(timers.c.kind == kind, timers.c.key == key)
         return await self.inbox.transaction(lambda conn: conn.execute(statement).rowcount > 0, durable=False)
-
-    async def due_at(self, kind: str, key: str) -> float | None:
-        statement = select(timers.c.due_at).where(timers.c.kind == kind, timers.c.key == key)
-        return await self.inbox.transaction(lambda conn: conn.execute(statement).scalar(), durable=False)
 
     async def fire_due(self, now: float | None = None) -> int:
         """Move the timers due by ``now`` into the inbox as deliveries; how many were recorded."""
