@@ -18,6 +18,7 @@ import logging
 import time
 from typing import Any
 
+import gidgethub
 from gidgethub import sansio
 from gidgethub.routing import Router
 
@@ -143,11 +144,17 @@ async def first_response_due(event: sansio.Event, ctx: EventContext) -> None:
     if section.get("triage_team"):
         await ctx.comment(item["number"], "first-response", "care_first_response.md", team=Mention(section["triage_team"]), hours=hours, is_pull=item["is_pull"])
     elif section.get("label"):
-        await ctx.gh.post(
-            "/repos/{owner}/{repo}/issues/{issue_number}/labels",
-            {"owner": ctx.owner, "repo": ctx.repo, "issue_number": item["number"]},
-            data={"labels": [section["label"]]},
-        )
+        try:
+            await ctx.gh.post(
+                "/repos/{owner}/{repo}/issues/{issue_number}/labels",
+                {"owner": ctx.owner, "repo": ctx.repo, "issue_number": item["number"]},
+                data={"labels": [section["label"]]},
+            )
+        except gidgethub.BadRequest as exc:
+            if exc.status_code not in (404, 410):
+                raise
+            log.info("the item waiting for a response is gone", extra={"fields": {"number": item["number"]}})
+            return  # deleted or transferred meanwhile: nobody is waiting here any more
     log.info("a newcomer is still waiting for a first response", extra={"fields": {"number": item["number"]}})
 
 

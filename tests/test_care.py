@@ -145,6 +145,14 @@ async def test_a_newcomer_left_waiting_is_labelled_once(bot, fake_github):
     fake_github.assert_no_violations()
 
 
+async def test_an_item_deleted_meanwhile_is_let_go(bot, fake_github):
+    await send(bot, "issues", issue_opened(fake_github, 1))
+    fake_github.respond("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels", status=410,
+                        json={"message": "This issue was deleted", "documentation_url": "https://docs.github.com"})
+    assert await time_passes(bot, 3 * DAY) == 1
+    assert (await bot_of(bot).inbox.count_by_state()).get("failed", 0) == 0
+
+
 async def test_members_and_contributors_are_not_watched(bot, fake_github):
     await send(bot, "issues", issue_opened(fake_github, 1, author="regular", association="CONTRIBUTOR"))
     await send(bot, "issues", issue_opened(fake_github, 2, author="staff", association="MEMBER"))
