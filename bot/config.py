@@ -177,11 +177,21 @@ def parse_extends(value: str, owner: str) -> tuple[str, str, str]:
 
 async def fetch_file(gh: GitHubAPI, owner: str, repo: str, path: str, *, ref: str | None = None) -> str | None:
     """A file's text on the default branch (or at ``ref``), or None where there is no such file."""
+    found = await fetch_file_blob(gh, owner, repo, path, ref=ref)
+    return None if found is None else found[0]
+
+
+async def fetch_file_blob(
+    gh: GitHubAPI, owner: str, repo: str, path: str, *, ref: str | None = None, errors: str = "replace"
+) -> tuple[str, str] | None:
+    """A file's text and blob sha (which a write of the file names), or None where there is no
+    such file. ``errors="strict"`` for text to be written back: bytes that are not UTF-8 raise
+    rather than come back replaced."""
     url = "/repos/{owner}/{repo}/contents/{+path}{?ref}"
     answer = await getitem_or_none(gh, url, {"owner": owner, "repo": repo, "path": path, "ref": ref})
     if not isinstance(answer, Mapping) or answer.get("type") != "file" or "content" not in answer:
         return None
-    return base64.b64decode(answer["content"]).decode("utf-8", errors="replace")
+    return base64.b64decode(answer["content"]).decode("utf-8", errors=errors), answer["sha"]
 
 
 class RepoConfig(dict[str, Any]):

@@ -27,7 +27,7 @@ from gidgethub.routing import Router
 from bot import allcontributors
 from bot.allcontributors import CONTRIBUTION_TYPES, normalise_type
 from bot.commands import Command, commands
-from bot.config import RepoConfig
+from bot.config import RepoConfig, fetch_file_blob
 from bot.context import EventContext, is_bot
 from bot.github import getitem_or_none, github_time
 from bot.insights import activity
@@ -229,12 +229,8 @@ async def reset_branch(ctx: EventContext) -> None:
 
 async def read_file(ctx: EventContext, path: str) -> tuple[str | None, str | None]:
     """A file's text and blob sha on the bot's branch, or (None, None)."""
-    found = await getitem_or_none(
-        ctx.gh, "/repos/{owner}/{repo}/contents/{+path}{?ref}", {"owner": ctx.owner, "repo": ctx.repo, "path": path, "ref": BRANCH}
-    )
-    if not isinstance(found, dict) or found.get("type") != "file":
-        return None, None
-    return base64.b64decode(found.get("content") or "").decode("utf-8"), found["sha"]
+    found = await fetch_file_blob(ctx.gh, ctx.owner, ctx.repo, path, ref=BRANCH, errors="strict")
+    return (None, None) if found is None else found
 
 
 async def read_rc(ctx: EventContext) -> tuple[dict[str, Any], str | None]:
