@@ -179,6 +179,15 @@ class EventContext:
             data={"content": content},
         )
 
+    async def add_labels(self, number: int, names: list[str]) -> None:
+        """Put labels on an issue or pull request of this repository (GitHub creates those the
+        repository does not have yet, in grey)."""
+        await self.gh.post(
+            "/repos/{owner}/{repo}/issues/{issue_number}/labels",
+            {"owner": self.owner, "repo": self.repo, "issue_number": number},
+            data={"labels": names},
+        )
+
     async def remove_label(self, number: int, name: str) -> None:
         """Take a label off an issue or pull request of this repository (gone already: fine)."""
         try:

@@ -145,11 +145,7 @@ async def first_response_due(event: sansio.Event, ctx: EventContext) -> None:
         await ctx.comment(item["number"], "first-response", "care_first_response.md", team=Mention(section["triage_team"]), hours=hours, is_pull=item["is_pull"])
     elif section.get("label"):
         try:
-            await ctx.gh.post(
-                "/repos/{owner}/{repo}/issues/{issue_number}/labels",
-                {"owner": ctx.owner, "repo": ctx.repo, "issue_number": item["number"]},
-                data={"labels": [section["label"]]},
-            )
+            await ctx.add_labels(item["number"], [section["label"]])
         except gidgethub.BadRequest as exc:
             if exc.status_code not in (404, 410):
                 raise

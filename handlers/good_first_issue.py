@@ -206,11 +206,7 @@ async def add_labels(ctx: EventContext, config: RepoConfig, number: int, kinds: 
     names = config.label_names()
     for kind in kinds:
         await ensure_label(ctx, names[kind], *LABEL_LOOKS[kind])
-    await ctx.gh.post(
-        "/repos/{owner}/{repo}/issues/{issue_number}/labels",
-        {"owner": ctx.owner, "repo": ctx.repo, "issue_number": number},
-        data={"labels": [names[kind] for kind in kinds]},
-    )
+    await ctx.add_labels(number, [names[kind] for kind in kinds])
 
 
 async def ensure_label(ctx: EventContext, name: str, color: str, description: str) -> None:

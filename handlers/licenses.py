@@ -415,8 +415,4 @@ async def report(ctx: EventContext, pull: dict[str, Any], section: dict[str, Any
     await ctx.comment(pull["number"], "licenses", "licenses_comment.md", create=state == "failure", **variables)
     label = section.get("license_change_label")
     if label and findings.license_texts and label.lower() not in {l["name"].lower() for l in pull.get("labels") or []}:
-        await ctx.gh.post(
-            "/repos/{owner}/{repo}/issues/{issue_number}/labels",
-            {"owner": ctx.owner, "repo": ctx.repo, "issue_number": pull["number"]},
-            data={"labels": [label]},
-        )
+        await ctx.add_labels(pull["number"], [label])

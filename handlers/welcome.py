@@ -133,11 +133,7 @@ async def welcome(ctx: EventContext, kind: str, item: dict[str, Any], repository
         await ctx.record_outcome(activity.WELCOME, number, detail=kind, actor=author["login"], is_pull=kind != ISSUE)
     labels = settings.get("add_labels") or []
     if labels:
-        await ctx.gh.post(
-            "/repos/{owner}/{repo}/issues/{issue_number}/labels",
-            {"owner": ctx.owner, "repo": ctx.repo, "issue_number": number},
-            data={"labels": labels},
-        )
+        await ctx.add_labels(number, labels)
     log.info("welcomed a newcomer", extra={"fields": {"kind": kind, "number": number}})
 
 
