@@ -34,6 +34,7 @@ from bot.insights import activity
 from bot.lookups import at_least
 from bot.recognitions import Recognition
 from bot.render import Mention
+from handlers import welcome
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -131,7 +132,7 @@ async def pull_request_merged(event: sansio.Event, ctx: EventContext) -> None:
     await ctx.record_activity(activity.item_rows(ctx.full_name, pull))
     author = pull["user"]
     count = await ctx.merged_count(author["login"], until=github_time(pull["merged_at"]))
-    first_merge_welcomed = config.enabled("welcome") and config.section("welcome").get("first_merge", {}).get("enabled", True)
+    first_merge_welcomed = welcome.kind_settings(config, welcome.FIRST_MERGE) is not None
     reached = milestone_reached(count, milestones, first_merge_welcomed=first_merge_welcomed)
     if reached is None:
         return
