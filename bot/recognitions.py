@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from sqlalchemy import Column, Float, Index, Integer, String, Table, select
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, select
 
 from .inbox import Inbox, metadata
 from .insights.activity import month_of
@@ -19,7 +19,9 @@ recognitions = Table(
     "recognitions",
     metadata,
     Column("key", String(400), primary_key=True),  # repository, comment and person: once
+    Column("owner", String(100), nullable=False),  # lower-case, for an organisation's figures
     Column("repository", String(300), nullable=False),  # owner/name, lower-case
+    Column("comment_id", BigInteger, nullable=False),  # the comment that thanked them
     Column("login", String(100), nullable=False),  # the person thanked
     Column("types", String(500), nullable=False),  # their contribution types, comma-separated
     Column("by_login", String(100), nullable=False),  # who thanked them
@@ -27,6 +29,7 @@ recognitions = Table(
     Column("at", Float, nullable=False),
     Column("month", String(7), nullable=False),
     Index("ix_recognitions_repository_at", "repository", "at"),
+    Index("ix_recognitions_owner_at", "owner", "at"),
 )
 
 
@@ -53,7 +56,9 @@ class RecognitionBook:
         """Keep the recognition; False when this comment recorded it before."""
         row = {
             "key": recognition.key,
+            "owner": recognition.repository.split("/", 1)[0].lower(),
             "repository": recognition.repository.lower(),
+            "comment_id": recognition.comment_id,
             "login": recognition.login,
             "types": ",".join(recognition.types),
             "by_login": recognition.by_login,
@@ -75,8 +80,7 @@ class RecognitionBook:
         return [
             Recognition(
                 repository=row["repository"], login=row["login"], types=tuple(row["types"].split(",")),
-                by_login=row["by_login"], number=row["number"], at=row["at"],
-                comment_id=int(row["key"].rsplit(":", 2)[1]),
+                by_login=row["by_login"], number=row["number"], at=row["at"], comment_id=row["comment_id"],
             )
             for row in rows
         ]

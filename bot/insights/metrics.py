@@ -471,32 +471,28 @@ class _Figures:
             .group_by(contributions.c.actor)
             .subquery()
         )
-        query = select(
-            people.c.month, func.count().label("count"), _count_where(people.c.returned == 1).label("returned")
-        ).group_by(people.c.month)
-        months = self.by_month(query, {"count": 0, "returned": 0})
+        # One row a newcomer, counted here: the people are computed once, for the counts and
+        # for the names (the first few of each month, alphabetically).
+        months = {name: {"month": name, "count": 0, "returned": 0, "people": []} for name, _end in self.months()}
+        for month, actor, returned in self.conn.execute(
+            select(people.c.month, people.c.actor, people.c.returned).order_by(people.c.month, people.c.actor)
+        ):
+            figures = months[month]
+            figures["count"] += 1
+            figures["returned"] += returned
+            if len(figures["people"]) < NAMED_PER_MONTH:
+                figures["people"].append(actor)
         complete = {name: end + RETURN_DAYS * DAY <= self.until for name, end in self.months()}
-        # Who they are, by name: the first few of each month, alphabetically.
-        named: dict[str, list[str]] = {}
-        for month, actor in self.conn.execute(select(people.c.month, people.c.actor).order_by(people.c.month, people.c.actor)):
-            if len(named.setdefault(month, [])) < NAMED_PER_MONTH:
-                named[month].append(actor)
         return [
-            {**month, "return_rate": _share(month["returned"], month["count"]), "complete": complete[month["month"]],
-             "people": named.get(month["month"], [])}
-            for month in months
+            {**month, "return_rate": _share(month["returned"], month["count"]), "complete": complete[month["month"]]}
+            for month in months.values()
         ]
 
     def recognitions(self) -> list[dict[str, Any]]:
         """The recognitions (``/thank``) of the window, per month: who was thanked, for what."""
-        conditions = [recognitions.c.at >= self.since, recognitions.c.at < self.until]
-        if self.scope.owner is not None:
-            conditions.append(func.substr(recognitions.c.repository, 1, len(self.scope.owner) + 1) == self.scope.owner + "/")
-        if self.scope.repositories is not None:
-            conditions.append(recognitions.c.repository.in_(self.scope.repositories) if self.scope.repositories else false())
         query = (
             select(recognitions.c.month, recognitions.c.login, recognitions.c.types, recognitions.c.repository)
-            .where(*conditions)
+            .where(*self.in_window(recognitions))
             .order_by(recognitions.c.at)
         )
         by_month: dict[str, list[dict[str, Any]]] = {name: [] for name, _end in self.months()}
