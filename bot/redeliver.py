@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import math
 import time
 import uuid
 
@@ -27,6 +26,7 @@ from gidgethub.abc import GitHubAPI
 
 from .github import github_time
 from .inbox import Inbox, InboxUnavailable
+from .timers import slot_starts
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +121,7 @@ class PeriodicRedelivery:
 
     async def run(self) -> None:
         """Run a round at every slot's start, for good; cancel the task to stop it."""
-        slot = 0
-        while True:
-            now = time.time()
-            # The next slot, never the same one again should the sleep end a hair early.
-            slot = max(math.floor(now / self.every) + 1, slot + 1)
-            await asyncio.sleep(max(0.0, slot * self.every - now))
+        async for slot in slot_starts(self.every):
             await self.round(slot)
 
     async def round(self, slot: int) -> int | None:
