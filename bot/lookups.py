@@ -102,16 +102,10 @@ class Lookups:
         return members
 
     async def _list_members(self, gh: GitHubAPI, org: str) -> frozenset[str] | None:
-        logins: set[str] = set()
-        try:
-            async for member in gh.getiter("/orgs/{org}/members{?per_page}", {"org": org, "per_page": 100}):
-                logins.add(str(member["login"]).lower())
-                if len(logins) > MAX_LISTED_MEMBERS:
-                    return None
-        except gidgethub.BadRequest as exc:
-            if exc.status_code != 404:  # 404: the owner is a person, not an organisation
-                raise
-        return frozenset(logins)
+        # 404: the owner is a person, not an organisation.
+        url = "/orgs/{org}/members{?per_page}"
+        logins = await _list_logins(gh, url, {"org": org, "per_page": 100}, limit=MAX_LISTED_MEMBERS)
+        return None if logins is None else frozenset(login.lower() for login in logins)
 
     def forget_org_members(self, org: str, login: str | None = None) -> None:
         """Drop what is known of the organisation's members (someone joined or left)."""
@@ -146,12 +140,7 @@ class Lookups:
 
         async def listing() -> tuple[str, ...]:
             url = "/orgs/{org}/teams/{team_slug}/members{?per_page}"
-            try:
-                return tuple([m["login"] async for m in gh.getiter(url, {"org": org, "team_slug": team, "per_page": 100})])
-            except gidgethub.BadRequest as exc:
-                if exc.status_code != 404:
-                    raise
-                return ()
+            return tuple(await _list_logins(gh, url, {"org": org, "team_slug": team, "per_page": 100}) or ())
 
         return await _remembered(self._teams, (org, team), listing)
 
@@ -175,6 +164,22 @@ async def _remembered(cache: cachetools.TTLCache[tuple[str, ...], T], key: tuple
 
 async def _get(gh: GitHubAPI, url: str, url_vars: dict[str, str], read: Callable[[Any], T]) -> T:
     return read(await getitem_or_none(gh, url, url_vars))
+
+
+async def _list_logins(gh: GitHubAPI, url: str, url_vars: dict[str, Any], *, limit: int | None = None) -> list[str] | None:
+    """The logins of a listing of people, in GitHub's order, each once; empty where GitHub says
+    404 (no such team or organisation); None past ``limit``."""
+    logins: dict[str, None] = {}
+    try:
+        async for person in gh.getiter(url, url_vars):
+            logins[str(person["login"])] = None
+            if limit is not None and len(logins) > limit:
+                return None
+    except gidgethub.BadRequest as exc:
+        if exc.status_code != 404:
+            raise
+        return []
+    return list(logins)
 
 
 def _login(account: Any) -> str | None:
