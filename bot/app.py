@@ -163,7 +163,7 @@ class Bot:
             repository=delivery.repository,
         ):
             try:
-                failed = await self.dispatcher.dispatch(event)
+                failed = await self.dispatcher.dispatch(event, kept_rows=delivery.kept_rows)
             except Exception as exc:
                 log.exception("delivery could not be dispatched")
                 failed = [f"dispatch: {exc!r}"]

@@ -20,7 +20,7 @@ from .comments import Outcome, find_comment, post_comment, upsert_comment
 from .commits import Commit, pull_request_commits
 from .config import ConfigLoader, RepoConfig
 from .github import is_bot  # noqa: F401 (handlers ask the context)
-from .inbox import Inbox
+from .inbox import Inbox, RowWrite
 from .insights.activity import Activity, ActivityLog, outcome_row
 from .insights.metrics import Scope, compute
 from .licensing.waivers import Waiver, WaiverBook
@@ -67,9 +67,13 @@ _TRIES = itertools.count()
 
 
 class EventContext:
-    def __init__(self, event: sansio.Event, services: Services) -> None:
+    def __init__(self, event: sansio.Event, services: Services, *, kept_rows: list[RowWrite] | None = None) -> None:
+        """``kept_rows``: where activity and timers go to be written with the delivery's
+        "done" (``Inbox.finish``), in one transaction for many deliveries; None: each is
+        written at once."""
         self.event = event
         self._services = services
+        self._kept_rows = kept_rows
         self._gh: GitHubAPI | None = None
         payload = event.data if isinstance(event.data, dict) else {}
         repository = payload.get("repository") or {}
@@ -313,17 +317,34 @@ class EventContext:
             return None
         return await self._services.inbox.marked(kind, key)
 
-    async def schedule(self, kind: str, key: str, due_at: float, payload: dict[str, Any]) -> bool:
+    async def marked_kinds(self, kinds: list[str], key: str) -> dict[str, str]:
+        """``marked`` for several kinds of one key, in one read: those that have a value."""
+        if self._services.inbox is None:
+            return {}
+        return await self._services.inbox.marked_kinds(kinds, key)
+
+    async def schedule(self, kind: str, key: str, due_at: float, payload: dict[str, Any]) -> None:
         """Have the ``timer`` event of this kind delivered with ``payload`` at ``due_at`` (once:
-        a timer already kept under (kind, key) stays as it is); whether this one is new."""
+        a timer already kept under (kind, key) stays as it is)."""
         if self._services.timers is None:
-            return False
-        return await self._services.timers.schedule(kind, key, due_at, payload)
+            return
+        if self._kept_rows is None:
+            await self._services.timers.schedule(kind, key, due_at, payload)
+        else:
+            self._kept_rows.append(self._services.timers.row_write(kind, key, due_at, payload))
 
     async def cancel_timer(self, kind: str, key: str) -> bool:
         if self._services.timers is None:
             return False
+        await self._write_kept_rows()  # a timer kept earlier in this delivery goes too
         return await self._services.timers.cancel(kind, key)
+
+    async def _write_kept_rows(self) -> None:
+        """Write now what waits for the delivery's "done", before reading or deleting what it
+        may hold (a milestone counts the merge this delivery just recorded)."""
+        if self._kept_rows and self._services.inbox is not None:
+            rows, self._kept_rows[:] = list(self._kept_rows), []
+            await self._services.inbox.write_rows(rows)
 
     async def forget_mark(self, kind: str, key: str) -> bool:
         if self._services.inbox is None:
@@ -341,18 +362,25 @@ class EventContext:
         the recorded activity (0 where nothing is recorded)."""
         if self._services.activity is None:
             return 0
+        await self._write_kept_rows()
         return await self._services.activity.merged_count(self.full_name, login, until=until)
 
     async def record_activity(self, rows: list[Activity]) -> None:
         """Remember community activity for the insights (a fact recorded before stays as it was),
         unless the repository's config turns insights off."""
-        if self._services.activity is not None and rows and (await self.config()).enabled("insights"):
-            await self._services.activity.record(rows)
+        activity_log = self._services.activity
+        if activity_log is None or not rows or not (await self.config()).enabled("insights"):
+            return
+        if self._kept_rows is None:
+            await activity_log.record(rows)
+        else:
+            self._kept_rows.extend(activity_log.row_writes(rows))
 
     async def community_figures(self, scope: Scope) -> dict[str, Any]:
         """The insights' figures over the recorded activity (``bot.insights.metrics``)."""
         if self._services.activity is None:
             raise LookupError("no activity log: nothing is recorded here")
+        await self._write_kept_rows()
         return await compute(self._services.activity.inbox, scope)
 
     async def record_outcome(

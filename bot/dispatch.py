@@ -13,6 +13,7 @@ from gidgethub import routing, sansio
 from .checks import rerequested_pull_request
 from .config import touches_config
 from .context import EventContext, Services, is_bot
+from .inbox import RowWrite
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -114,14 +115,15 @@ class Dispatcher:
             handlers = [h for h in handlers if getattr(h, "accepts_bots", False)]
         return handlers
 
-    async def dispatch(self, event: sansio.Event) -> list[str]:
-        """Run the event's handlers; the names of those that raised."""
+    async def dispatch(self, event: sansio.Event, *, kept_rows: list[RowWrite] | None = None) -> list[str]:
+        """Run the event's handlers; the names of those that raised. ``kept_rows``: see
+        ``EventContext``."""
         if event.event == "push" and isinstance(event.data, dict):
             self.services.config.invalidate_on_push(event.data)
         if isinstance(event.data, dict):
             self.services.lookups.invalidate_on(event.event, event.data)
         failed = []
-        context = EventContext(event, self.services)
+        context = EventContext(event, self.services, kept_rows=kept_rows)
         for handler in await self.handlers_for(event):
             name = handler_name(handler)
             try:

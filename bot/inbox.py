@@ -9,7 +9,10 @@ transaction, more than everything else the webhook does.)
 
 Recording goes through one writer task that commits whatever has queued up meanwhile in a
 single transaction (group commit), so a burst of deliveries costs one commit, not one each,
-and each is still on disk before it is acknowledged.
+and each is still on disk before it is acknowledged. A processed delivery's "done" goes the
+same way, with the rows its handlers asked to keep (community activity, timers): one
+executemany per table for the whole group, where a transaction each cost more than the
+handlers' own work.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -95,6 +98,10 @@ marks = Table(
 )
 
 PENDING, PROCESSING, DONE, FAILED = "pending", "processing", "done", "failed"
+
+# A row to keep with a delivery's "done": an insert built once (so equal statements are one
+# executemany) and its parameters.
+RowWrite = tuple[Executable, dict[str, Any]]
 _BATCH_LIMIT = 500
 
 
@@ -131,6 +138,20 @@ _CLAIM = (
 )
 _PAYLOADS = select(payloads.c.id, payloads.c.payload).where(payloads.c.id.in_(bindparam("ids", expanding=True)))
 _MARKED = select(marks.c.value).where(marks.c.kind == bindparam("kind"), marks.c.key == bindparam("key"))
+_MARKED_KINDS = select(marks.c.kind, marks.c.value).where(
+    marks.c.kind.in_(bindparam("kinds", expanding=True)), marks.c.key == bindparam("key")
+)
+_FINISH = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        error=bindparam("b_error"),
+        finished_at=bindparam("b_finished_at"),
+        lease_owner=None,
+        lease_expires=None,
+    )
+)
 
 
 class InboxUnavailable(Exception):
@@ -170,6 +191,8 @@ class ClaimedDelivery:
     action: str | None
     installation_id: int | None
     repository: str | None
+    # What processing asks to be written with its "done" (``Inbox.finish``).
+    kept_rows: list[RowWrite] = dataclasses.field(default_factory=list, compare=False, repr=False)
 
 
 @dataclasses.dataclass
@@ -177,6 +200,7 @@ class _Write:
     kind: str  # "record" or "finish"
     params: dict[str, Any]
     done: asyncio.Future[bool]
+    rows: Sequence[RowWrite] = ()
 
 
 def default_owner() -> str:
@@ -263,21 +287,22 @@ class Inbox:
         """Record a delivery; True when new, False when its id was recorded before."""
         return await self._submit("record", delivery.row())
 
-    async def finish(self, delivery_id: str, *, error: str | None = None) -> None:
-        """Mark a claimed delivery done, or failed with the error."""
+    async def finish(self, delivery_id: str, *, error: str | None = None, rows: Sequence[RowWrite] = ()) -> None:
+        """Mark a claimed delivery done, or failed with the error, and keep ``rows`` in the
+        same transaction: a crash before it leaves neither, and the delivery is processed again."""
         params = {
             "b_id": delivery_id,
             "b_state": FAILED if error else DONE,
             "b_error": error,
             "b_finished_at": time.time(),
         }
-        await self._submit("finish", params)
+        await self._submit("finish", params, rows)
 
-    async def _submit(self, kind: str, params: dict[str, Any]) -> bool:
+    async def _submit(self, kind: str, params: dict[str, Any], rows: Sequence[RowWrite] = ()) -> bool:
         if self._writer is None or self._writer.done():
             raise InboxUnavailable("the inbox is not open")
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._writes.put_nowait(_Write(kind, params, done))
+        self._writes.put_nowait(_Write(kind, params, done, rows))
         return await done
 
     async def _write_loop(self) -> None:
@@ -300,36 +325,44 @@ class Inbox:
     async def _commit(self, batch: list[_Write]) -> list[bool]:
         records = [w.params for w in batch if w.kind == "record"]
         finishes = [w.params for w in batch if w.kind == "finish"]
+        kept = [w for w in batch if w.rows]
 
-        def write(conn: Connection) -> set[str]:
+        def write(conn: Connection, rows: list[RowWrite]) -> set[str]:
             inserted = self.insert_deliveries(conn, records) if records else set()
             if finishes:
-                conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == bindparam("b_id"))
-                    .values(
-                        state=bindparam("b_state"),
-                        error=bindparam("b_error"),
-                        finished_at=bindparam("b_finished_at"),
-                        lease_owner=None,
-                        lease_expires=None,
-                    ),
-                    finishes,
-                )
+                conn.execute(_FINISH, finishes)
+            _write_rows(conn, rows)
             return inserted
 
         # A 202 promises the delivery is on disk; a lost "done" only means processing it again.
-        inserted = await self.transaction(write, durable=bool(records))
+        durable = bool(records)
+        try:
+            inserted = await self.transaction(lambda conn: write(conn, [row for w in kept for row in w.rows]), durable=durable)
+        except InboxUnavailable as exc:
+            if not kept:
+                raise
+            # Perhaps one delivery's rows cannot be written, and would hold back every "done"
+            # of the group for ever: without them, and those deliveries failed with the reason.
+            # (With the database away this fails too, and all are tried again.)
+            log.error("rows kept with deliveries' done could not be written: %s", exc)
+            for w in kept:
+                w.params.update(b_state=FAILED, b_error=f"its records could not be written: {exc}")
+            inserted = await self.transaction(lambda conn: write(conn, []), durable=durable)
         outcomes = []
-        for write in batch:
-            if write.kind == "record":
+        for entry in batch:
+            if entry.kind == "record":
                 # Only the first of several writes of one id in a batch is the new one.
-                new = write.params["id"] in inserted
-                inserted.discard(write.params["id"])
+                new = entry.params["id"] in inserted
+                inserted.discard(entry.params["id"])
                 outcomes.append(new)
             else:
                 outcomes.append(True)
         return outcomes
+
+    async def write_rows(self, rows: Sequence[RowWrite]) -> None:
+        """Write rows meant for a delivery's "done" now, in a transaction of their own."""
+        if rows:
+            await self.transaction(lambda conn: _write_rows(conn, rows), durable=False)
 
     def insert_deliveries(self, conn: Connection, records: list[dict[str, Any]]) -> set[str]:
         """Insert these deliveries (``record``'s parameters) and their payloads within the
@@ -468,6 +501,11 @@ class Inbox:
         params = {"kind": kind, "key": key}
         return await self.transaction(lambda conn: conn.execute(_MARKED, params).scalar(), durable=False)
 
+    async def marked_kinds(self, kinds: Sequence[str], key: str) -> dict[str, str]:
+        """The values remembered under ``key`` for each of these kinds that has one, in one read."""
+        params = {"kinds": list(kinds), "key": key}
+        return await self.transaction(lambda conn: dict(conn.execute(_MARKED_KINDS, params).all()), durable=False)
+
     async def count_marks(self, kind: str, key_prefix: str, *, since: float) -> int:
         """How many facts of this kind, with keys starting ``key_prefix``, were remembered since
         then (flags raised on one thread in a window, say)."""
@@ -548,6 +586,15 @@ class Inbox:
             if not durable:
                 await conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             return await conn.run_sync(work)
+
+
+def _write_rows(conn: Connection, rows: Sequence[RowWrite]) -> None:
+    """One executemany per statement."""
+    grouped: dict[Executable, list[dict[str, Any]]] = {}
+    for statement, params in rows:
+        grouped.setdefault(statement, []).append(params)
+    for statement, many in grouped.items():
+        conn.execute(statement, many)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

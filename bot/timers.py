@@ -24,7 +24,7 @@ import orjson
 from sqlalchemy import BigInteger, Column, Float, Index, String, Table, Text, bindparam, delete, select
 from sqlalchemy.engine import Connection
 
-from .inbox import Inbox, InboxUnavailable, NewDelivery, metadata
+from .inbox import Inbox, InboxUnavailable, NewDelivery, RowWrite, metadata
 
 log = logging.getLogger(__name__)
 
@@ -77,17 +77,22 @@ class TimerBook:
     async def schedule(self, kind: str, key: str, due_at: float, payload: dict[str, Any]) -> bool:
         """Keep a timer of ``kind`` for ``key`` (an issue, say), unless one is kept already;
         whether this one is new. ``payload`` is the event delivered when it is due."""
-        repository = (payload.get("repository") or {}).get("full_name")
+        statement, row = self.row_write(kind, key, due_at, payload)
+        return await self.inbox.transaction(lambda conn: conn.execute(statement, row).rowcount > 0, durable=False)
+
+    def row_write(self, kind: str, key: str, due_at: float, payload: dict[str, Any]) -> RowWrite:
+        """The timer as a write to keep with a delivery's "done" (``Inbox.finish``): as
+        ``schedule``, without a transaction of its own."""
         row = {
             "kind": kind,
             "key": key,
             "due_at": due_at,
             "installation_id": (payload.get("installation") or {}).get("id"),
-            "repository": repository,
+            "repository": (payload.get("repository") or {}).get("full_name"),
             "payload": orjson.dumps({**payload, "action": kind}).decode(),
             "created_at": time.time(),
         }
-        return await self.inbox.transaction(lambda conn: conn.execute(self._keep, row).rowcount > 0, durable=False)
+        return self._keep, row
 
     async def cancel(self, kind: str, key: str) -> bool:
         """Drop the timer, if one is kept; whether one was."""

@@ -182,21 +182,23 @@ class WorkerPool:
                 except Exception as exc:
                     log.exception("delivery could not be processed", extra={"fields": {"delivery": delivery.id}})
                     error = f"could not be processed: {exc!r}"
-            await self._finish(delivery.id, error)
+            await self._finish(delivery, error)
             if self._metrics is not None:
                 self._metrics.processing_seconds.observe(time.monotonic() - started)
         finally:
             self._in_hand.pop(delivery.id, None)
             self._slot_free.set()
 
-    async def _finish(self, delivery_id: str, error: str | None) -> None:
-        """Mark the delivery finished, waiting out a database outage: processed once, it should
-        not be processed again only because "done" could not be written at that moment."""
+    async def _finish(self, delivery: ClaimedDelivery, error: str | None) -> None:
+        """Mark the delivery finished, with the rows its processing kept for then, waiting out a
+        database outage: processed once, it should not be processed again only because "done"
+        could not be written at that moment."""
+        delivery_id = delivery.id
         deadline = time.monotonic() + FINISH_RETRY_SECONDS
         delay = 0.1
         while True:
             try:
-                await self.inbox.finish(delivery_id, error=error)
+                await self.inbox.finish(delivery_id, error=error, rows=delivery.kept_rows)
                 return
             except InboxUnavailable as exc:
                 if time.monotonic() + delay > deadline:

@@ -138,11 +138,12 @@ async def welcome(ctx: EventContext, kind: str, item: dict[str, Any], repository
 
 
 async def not_welcomed_before(ctx: EventContext, kind: str, person: str, number: int) -> bool:
-    for earlier in EARLIER_WELCOMES[kind]:
-        greeted_on = await ctx.marked(f"welcome.{earlier}", person)
-        if greeted_on is not None and (earlier != kind or greeted_on != str(number)):
-            return False
-    return True
+    greeted = await ctx.marked_kinds([f"welcome.{earlier}" for earlier in EARLIER_WELCOMES[kind]], person)
+    return all(
+        earlier == kind and greeted_on == str(number)
+        for earlier in EARLIER_WELCOMES[kind]
+        if (greeted_on := greeted.get(f"welcome.{earlier}")) is not None
+    )
 
 
 async def is_first_time(ctx: EventContext, kind: str, login: str, number: int) -> bool:

@@ -283,3 +283,24 @@ async def test_the_periodic_round_finds_due_timers(bot, fake_github):
         await until(lambda: labels_of(fake_github, 1) == ["needs-response"])
     finally:
         rounds.cancel()
+
+
+async def test_a_timer_kept_for_done_is_written_before_it_is_cancelled(tmp_path):
+    # One delivery that keeps a timer (written with its "done") and then cancels it: the
+    # cancel must find it, not run before the write and leave it to fire.
+    from gidgethub import sansio
+
+    from bot.context import EventContext, Services
+
+    inbox = Inbox(f"sqlite:///{tmp_path / 'bot.db'}")
+    await inbox.open()
+    try:
+        services = Services(config=None, renderer=None, inbox=inbox, app_slug=None, client_for=None, timers=TimerBook(inbox))
+        kept: list = []
+        ctx = EventContext(sansio.Event({}, event="issues", delivery_id="d-1"), services, kept_rows=kept)
+        await ctx.schedule(care.FIRST_RESPONSE, "1#1", time.time() - 1, {"installation": {"id": 1}})
+        assert len(kept) == 1 and await TimerBook(inbox).fire_due() == 0  # kept, not yet written
+        assert await ctx.cancel_timer(care.FIRST_RESPONSE, "1#1") is True
+        assert kept == [] and await TimerBook(inbox).fire_due() == 0
+    finally:
+        await inbox.close()

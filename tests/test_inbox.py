@@ -89,6 +89,52 @@ async def test_finish_marks_done_or_failed(open_inbox):
     assert failed["error"] == "handlers failed: x"
 
 
+async def test_rows_kept_for_done_are_written_with_it_in_one_group(open_inbox):
+    from bot.inbox import marks
+
+    inbox = await open_inbox()
+    keep = inbox._insert(marks).on_conflict_do_nothing(index_elements=["kind", "key"])
+    for n in (1, 2):
+        await inbox.record(delivery(n))
+    await inbox.claim(2)
+    row = lambda key: (keep, {"kind": "kept", "key": key, "value": "", "created_at": time.time()})  # noqa: E731
+    # Finished together, so in one transaction: two rows of one, one of the other, and a repeat.
+    await asyncio.gather(
+        inbox.finish("delivery-1", rows=[row("a"), row("b")]),
+        inbox.finish("delivery-2", error="handlers failed: x", rows=[row("c"), row("a")]),
+    )
+    assert {key: await inbox.marked("kept", key) for key in "abc"} == {"a": "", "b": "", "c": ""}
+    assert (await inbox.get("delivery-1"))["state"] == "done"
+    assert (await inbox.get("delivery-2"))["state"] == "failed"
+
+
+async def test_rows_that_cannot_be_written_fail_their_delivery_and_hold_back_no_other(open_inbox):
+    from bot.inbox import marks
+
+    inbox = await open_inbox()
+    for n in (1, 2):
+        await inbox.record(delivery(n))
+    await inbox.claim(2)
+    # No value where one is required: this row can never be written.
+    broken = (marks.insert(), {"kind": "kept", "key": "x", "value": None, "created_at": None})
+    await asyncio.gather(inbox.finish("delivery-1"), inbox.finish("delivery-2", rows=[broken]))
+    assert (await inbox.get("delivery-1"))["state"] == "done"
+    failed = await inbox.get("delivery-2")
+    assert failed["state"] == "failed"
+    assert failed["error"].startswith("its records could not be written")
+    assert await inbox.marked("kept", "x") is None
+
+
+async def test_marks_of_several_kinds_are_read_at_once(open_inbox):
+    inbox = await open_inbox()
+    await inbox.mark("welcome.issue", "o/r:alice", "12")
+    await inbox.mark("welcome.first_merge", "o/r:alice", "14")
+    await inbox.mark("welcome.pull_request", "o/r:bob", "3")
+    kinds = ["welcome.issue", "welcome.pull_request"]
+    assert await inbox.marked_kinds(kinds, "o/r:alice") == {"welcome.issue": "12"}
+    assert await inbox.marked_kinds(kinds, "o/r:carol") == {}
+
+
 async def test_an_expired_lease_is_taken_over(open_inbox):
     dead = await open_inbox(owner="dead", lease_seconds=0.2)
     alive = await open_inbox(owner="alive", lease_seconds=30)

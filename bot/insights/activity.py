@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, String, Table, delete, func, select
 
 from ..github import github_time, is_bot
-from ..inbox import Inbox, metadata
+from ..inbox import Inbox, RowWrite, metadata
 
 # Kinds of rows. People's doings:
 ISSUE_OPENED = "issue_opened"
@@ -235,7 +235,8 @@ class ActivityLog:
         self.retention_days = retention_days
         # Built once (building costs more than running it). RETURNING counts the rows
         # inserted: asyncpg gives an executemany no row count.
-        self._insert = inbox._insert(activity).on_conflict_do_nothing(index_elements=["key"]).returning(activity.c.id)
+        self._keep = inbox._insert(activity).on_conflict_do_nothing(index_elements=["key"])
+        self._insert = self._keep.returning(activity.c.id)
 
     async def record(self, rows: Iterable[Activity]) -> int:
         """Add the rows whose facts are new; how many were."""
@@ -244,6 +245,11 @@ class ActivityLog:
             return 0
         # Insights, not promises: a power cut may lose the last few rows.
         return await self.inbox.transaction(lambda conn: len(conn.execute(self._insert, values).all()), durable=False)
+
+    def row_writes(self, rows: Iterable[Activity]) -> list[RowWrite]:
+        """The rows as writes to keep with a delivery's "done" (``Inbox.finish``): as ``record``,
+        without a transaction of their own."""
+        return [(self._keep, row.row()) for row in rows]
 
     async def merged_count(self, repository: str, login: str, *, until: float) -> int:
         """How many of the person's pull requests in the repository were merged by then, as
