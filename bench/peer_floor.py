@@ -2,7 +2,7 @@
 
 An aiohttp server that checks X-Hub-Signature-256, parses the body, answers 202 and then makes
 a welcome's two GitHub calls (``GET /search/issues``, ``POST .../comments``) with one aiohttp
-``ClientSession``: no database (nothing durable before the 202), no gidgethub, no config, no
+``ClientSession``: no database (nothing durable before the 202), no gidgethub (unless asked), no config, no
 templates, no queue, no logging. Whatever community-bot does on top only costs more, so the
 welcomes per second this reaches to completion bound what the bot can reach on the same core.
 
@@ -11,10 +11,13 @@ Run it beside Probot in the peer bench (``../shared/peer-bench``, its README):
     LEVELS=16 DRAIN=90 LABEL=floor-aiohttp ./run_peer.sh probot-nothrottle \\
         "exec $CHECKOUT/.venv/bin/python $CHECKOUT/bench/peer_floor.py"
 
+``FLOOR_GIDGETHUB=1`` makes the two calls through gidgethub, as a bot built on it must.
 ``FLOOR_UVLOOP=1`` serves on uvloop's loop instead of asyncio's. ``FLOOR_DURABLE=1`` also
 writes each delivery to SQLite (WAL, synchronous=FULL) before its 202, committing whatever
 arrived meanwhile in one transaction from one thread: the least that "durably recorded before
-the 202" costs.
+the 202" costs. ``FLOOR_ACK_ONLY=1`` makes no GitHub calls after the first delivery's (which the harness
+checks the wiring with): with ``FLOOR_DURABLE=1``, the most
+acknowledgements a second that any bot recording its deliveries durably gets on this core.
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ import sqlite3
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
+import gidgethub.aiohttp
 from aiohttp import ClientSession, TCPConnector, web
 
 SECRET = os.environ.get("WEBHOOK_SECRET", "bench-secret").encode()
 API = os.environ.get("GITHUB_API_URL", "http://127.0.0.1:8900")
 SESSION = web.AppKey("session", ClientSession)
 _running: set[asyncio.Task[None]] = set()
+_welcomed_once = False
 
 
 class DurableLog:
@@ -81,6 +86,11 @@ LOG = web.AppKey("log", DurableLog)
 
 async def welcome(session: ClientSession, event: dict) -> None:
     issue, repository = event["issue"], event["repository"]["full_name"]
+    if os.environ.get("FLOOR_GIDGETHUB"):
+        gh = gidgethub.aiohttp.GitHubAPI(session, "floor", oauth_token="floor", base_url=API)
+        await gh.getitem("/search/issues{?q,per_page}", {"q": f"repo:{repository} author:{issue['user']['login']} is:issue", "per_page": 2})
+        await gh.post(f"/repos/{repository}/issues/{issue['number']}/comments", data={"body": "Welcome!"})
+        return
     query = {"q": f"repo:{repository} author:{issue['user']['login']} is:issue", "per_page": "2"}
     headers = {"Authorization": "token floor"}
     async with session.get(f"{API}/search/issues", params=query, headers=headers) as answer:
@@ -97,6 +107,10 @@ async def webhook(request: web.Request) -> web.Response:
         return web.Response(status=401)
     if LOG in request.app:
         await request.app[LOG].record(body)
+    global _welcomed_once
+    if os.environ.get("FLOOR_ACK_ONLY") and _welcomed_once:
+        return web.Response(status=202)
+    _welcomed_once = True
     task = asyncio.ensure_future(welcome(request.app[SESSION], json.loads(body)))
     _running.add(task)
     task.add_done_callback(_running.discard)
