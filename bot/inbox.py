@@ -423,9 +423,11 @@ class Inbox:
         """Renew this process's leases on deliveries still in hand."""
         await self._update_held(delivery_ids, lease_expires=time.time() + self.lease_seconds)
 
-    async def release(self, delivery_ids: list[str]) -> None:
-        """Give deliveries back unfinished, for the next worker or process to take."""
-        await self._update_held(delivery_ids, state=PENDING, lease_owner=None, lease_expires=None)
+    async def release(self, delivery_ids: list[str], *, untried: bool = False) -> None:
+        """Give deliveries back unfinished, for the next worker or process to take. ``untried``:
+        claimed ahead and never started, so their claim is not counted as an attempt."""
+        attempts = {"attempts": deliveries.c.attempts - 1} if untried else {}
+        await self._update_held(delivery_ids, state=PENDING, lease_owner=None, lease_expires=None, **attempts)
 
     async def _update_held(self, delivery_ids: list[str], **values: Any) -> None:
         """Change those of these deliveries whose lease this process still holds."""

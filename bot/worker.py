@@ -8,6 +8,7 @@ or before a crash, is found the same way.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -56,6 +57,10 @@ class WorkerPool:
         # Other records past their retention (community activity), forgotten on the same round.
         self._prune_also = prune_also
         self._in_hand: dict[str, asyncio.Task[None]] = {}
+        # Claimed ahead, waiting for a worker: one claim's transaction serves several
+        # deliveries (a claim a delivery cost 0.24 ms of CPU on SQLite, a claim of nine 0.05
+        # each), under this process's lease like those in hand.
+        self._ready: collections.deque[ClaimedDelivery] = collections.deque()
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._stopping = asyncio.Event()  # no more claiming or pruning
@@ -125,11 +130,19 @@ class WorkerPool:
         self._slot_free.set()
         await asyncio.gather(*(task for task in self._tasks if task is not self._lease_task), return_exceptions=True)
         try:
+            await self._give_back_ready()
             await self._finish_in_hand(timeout)
         finally:
             self._let_go.set()
             if self._lease_task is not None:
                 await asyncio.gather(self._lease_task, return_exceptions=True)
+
+    async def _give_back_ready(self) -> None:
+        ready = [delivery.id for delivery in self._ready]
+        self._ready.clear()
+        if ready:
+            with contextlib.suppress(InboxUnavailable):  # their leases run out instead
+                await self.inbox.release(ready, untried=True)
 
     async def _finish_in_hand(self, timeout: float) -> None:
         in_hand = dict(self._in_hand)
@@ -157,18 +170,21 @@ class WorkerPool:
                 if not self._stopping.is_set():
                     await self._slot_free.wait()
                 continue
-            await self._yield_to_receiving()
-            self._wake.clear()
-            try:
-                batch = await self.inbox.claim(free)
-            except Exception:
-                log.exception("cannot claim deliveries")
-                batch = []
-            for delivery in batch:
+            if not self._ready:
+                await self._yield_to_receiving()
+                self._wake.clear()
+                try:
+                    self._ready.extend(await self.inbox.claim(free + self.concurrency))
+                except Exception:
+                    log.exception("cannot claim deliveries")
+                if not self._ready:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                    continue
+            while free > 0 and self._ready:
+                delivery = self._ready.popleft()
                 self._in_hand[delivery.id] = asyncio.create_task(self._run(delivery), name=f"delivery-{delivery.id}")
-            if not batch:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                free -= 1
 
     async def _run(self, delivery: ClaimedDelivery) -> None:
         started = time.monotonic()
@@ -223,7 +239,7 @@ class WorkerPool:
 
     async def _tend_leases(self) -> None:
         """Keep our leases; put back those of processes that died holding theirs."""
-        await self.inbox.extend(list(self._in_hand))
+        await self.inbox.extend([*self._in_hand, *(delivery.id for delivery in self._ready)])
         requeued = await self.inbox.requeue_expired()
         if requeued:
             log.warning("took back %d deliveries whose process stopped renewing its lease", requeued)

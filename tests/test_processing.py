@@ -167,6 +167,28 @@ async def test_stop_finishes_work_in_hand_and_gives_back_what_overruns(tmp_path)
     await inbox.close()
 
 
+async def test_stop_gives_back_deliveries_claimed_ahead_as_untried(tmp_path):
+    inbox = Inbox(f"sqlite:///{tmp_path / 'ahead.db'}")
+    await inbox.open()
+    for n in range(4):
+        await inbox.record(NewDelivery(id=f"d{n}", event="e", payload="{}"))
+    started = asyncio.Event()
+
+    async def process(delivery):
+        started.set()
+        await asyncio.sleep(0.2)
+
+    # Two workers: two deliveries in hand, the other two claimed ahead, waiting.
+    pool = WorkerPool(inbox, process, concurrency=2, poll_interval=0.05)
+    pool.start()
+    await asyncio.wait_for(started.wait(), 5)
+    assert await inbox.count_by_state() == {"processing": 4}
+    await pool.stop(timeout=5)
+    stored = [await inbox.get(f"d{n}") for n in range(4)]
+    assert [(row["state"], row["attempts"]) for row in stored] == [("done", 1)] * 2 + [("pending", 0)] * 2
+    await inbox.close()
+
+
 async def test_a_delivery_that_keeps_killing_its_process_is_given_up(tmp_path):
     inbox = Inbox(f"sqlite:///{tmp_path / 'poison.db'}")
     await inbox.open()
