@@ -224,6 +224,7 @@ class Inbox:
             self._insert(marks)
             .values(**{name: bindparam(name) for name in ("kind", "key", "value", "created_at")})
             .on_conflict_do_nothing(index_elements=["kind", "key"])
+            .returning(marks.c.value)
         )
         self._writes: asyncio.Queue[_Write] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
@@ -491,8 +492,9 @@ class Inbox:
         params = {"kind": kind, "key": key, "value": value, "created_at": time.time()}
 
         def mark_and_read(conn: Connection) -> str:
-            conn.execute(self._mark, params)
-            return conn.execute(_MARKED, params).scalar_one()
+            # Nearly always the first: the insert says so, and only a repetition reads.
+            first = conn.execute(self._mark, params).scalar()
+            return first if first is not None else conn.execute(_MARKED, params).scalar_one()
 
         return await self.transaction(mark_and_read, durable=False)
 
