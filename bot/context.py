@@ -82,6 +82,7 @@ class EventContext:
         self.repo: str | None = repository.get("name")
         self.sender: dict[str, Any] = payload.get("sender") or {}
         self._commits: dict[tuple[int, str], list[Commit]] = {}
+        self._config: RepoConfig | None = None
 
     @property
     def full_name(self) -> str:
@@ -112,6 +113,11 @@ class EventContext:
         event names several)."""
         if self._services.fixed_config is not None:
             return self._services.fixed_config
+        if owner is None and repo is None:
+            # Asked by most handlers of the event, several times each: read once.
+            if self._config is None:
+                self._config = await self._services.config.load(self.gh, self.owner, self.repo)
+            return self._config
         return await self._services.config.load(self.gh, owner or self.owner, repo or self.repo)
 
     async def legacy_config(self) -> dict[str, Any]:

@@ -13,7 +13,6 @@ Times are the facts' own times as GitHub states them (an issue's ``created_at``,
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -103,15 +102,20 @@ class Activity:
 
     def row(self) -> dict[str, Any]:
         # Not dataclasses.asdict: its deep copies cost 20 µs a row, 20 s in a million-row backfill.
-        values = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        values = {name: getattr(self, name) for name in _FIELDS}
         values["repository"] = self.repository.lower()
         values["owner"] = values["repository"].split("/", 1)[0]
         values["month"] = month_of(self.at)
         return values
 
 
+_FIELDS = tuple(field.name for field in dataclasses.fields(Activity))
+
+
 def month_of(at: float) -> str:
-    return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%Y-%m")
+    # time.gmtime, not datetime's strftime: a third of the cost, on every row written.
+    moment = time.gmtime(at)
+    return f"{moment.tm_year:04d}-{moment.tm_mon:02d}"
 
 
 def _person(user: Any) -> dict[str, Any]:
