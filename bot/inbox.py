@@ -50,7 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, Result, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql.expression import Executable
 
@@ -340,11 +340,11 @@ class Inbox:
         try:
             inserted = await self.transaction(lambda conn: write(conn, [row for w in kept for row in w.rows]), durable=durable)
         except InboxUnavailable as exc:
-            if not kept:
+            # A row the database refuses (not the database away: then all are tried again,
+            # rows included) would hold back every "done" of the group for ever: the group
+            # without the rows, and the deliveries that kept them failed with the reason.
+            if not kept or not isinstance(exc.__cause__, (IntegrityError, DataError, ProgrammingError)):
                 raise
-            # Perhaps one delivery's rows cannot be written, and would hold back every "done"
-            # of the group for ever: without them, and those deliveries failed with the reason.
-            # (With the database away this fails too, and all are tried again.)
             log.error("rows kept with deliveries' done could not be written: %s", exc)
             for w in kept:
                 w.params.update(b_state=FAILED, b_error=f"its records could not be written: {exc}")

@@ -125,6 +125,26 @@ async def test_rows_that_cannot_be_written_fail_their_delivery_and_hold_back_no_
     assert await inbox.marked("kept", "x") is None
 
 
+async def test_a_database_error_not_of_the_rows_making_fails_no_delivery(tmp_path):
+    from sqlalchemy import column, insert, table
+
+    from bot.inbox import InboxUnavailable
+
+    inbox = Inbox(f"sqlite:///{tmp_path / 'inbox.db'}")
+    await inbox.open()
+    try:
+        await inbox.record(delivery(1))
+        await inbox.claim(1)
+        # An OperationalError, as when the database goes away (SQLite names a missing table
+        # so): the finish is refused, to be tried again, rows and all; nothing is failed.
+        missing = (insert(table("no_such_table", column("x"))), {"x": 1})
+        with pytest.raises(InboxUnavailable):
+            await inbox.finish("delivery-1", rows=[missing])
+        assert (await inbox.get("delivery-1"))["state"] == "processing"
+    finally:
+        await inbox.close()
+
+
 async def test_marks_of_several_kinds_are_read_at_once(open_inbox):
     inbox = await open_inbox()
     await inbox.mark("welcome.issue", "o/r:alice", "12")
