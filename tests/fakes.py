@@ -3598,24 +3598,11 @@ class FakeGitHub:
 
     def _get_signed_in_user(self, request: web.Request, params: dict[str, str], body: Any) -> _Reply:
         """The person the user token belongs to, as GitHub shows people their own account."""
-        user = _user(request[_CALL].user_login)
+        # Their public profile, and what only they see of it.
+        user = self._public_user(request[_CALL].user_login)
         user.update(
             user_view_type="private",
-            name=None,
-            company=None,
-            blog="",
-            location=None,
-            email=None,
             notification_email=None,
-            hireable=None,
-            bio=None,
-            twitter_username=None,
-            public_repos=0,
-            public_gists=0,
-            followers=0,
-            following=0,
-            created_at="2024-01-01T00:00:00Z",
-            updated_at="2024-01-01T00:00:00Z",
             private_gists=0,
             total_private_repos=0,
             owned_private_repos=0,
