@@ -138,12 +138,10 @@ async def welcome(ctx: EventContext, kind: str, item: dict[str, Any], repository
 
 
 async def not_welcomed_before(ctx: EventContext, kind: str, person: str, number: int) -> bool:
-    greeted = await ctx.marked_kinds([f"welcome.{earlier}" for earlier in EARLIER_WELCOMES[kind]], person)
-    return all(
-        earlier == kind and greeted_on == str(number)
-        for earlier in EARLIER_WELCOMES[kind]
-        if (greeted_on := greeted.get(f"welcome.{earlier}")) is not None
-    )
+    earlier_of = {f"welcome.{earlier}": earlier for earlier in EARLIER_WELCOMES[kind]}
+    greeted = await ctx.marked_kinds(list(earlier_of), person)
+    # Greeted before only for this very item: a redelivery of the event being greeted.
+    return all(earlier_of[mark] == kind and greeted_on == str(number) for mark, greeted_on in greeted.items())
 
 
 async def is_first_time(ctx: EventContext, kind: str, login: str, number: int) -> bool:
