@@ -35,31 +35,46 @@ sys.path.insert(0, str(ROOT))
 from bot.inbox import Inbox, NewDelivery  # noqa: E402
 
 
-async def record(url: str, pool: Path, count: int) -> None:
-    inbox = Inbox(url)
+async def record(inbox: Inbox, pool: Path, count: int) -> None:
+    with pool.open("rb") as lines:
+        # Record 0 is the harness's wiring check; a newcomer each after it.
+        for n, line in enumerate(itertools.islice(lines, 1, count + 1)):
+            body = line.rstrip(b"\n").partition(b"\t")[2]
+            data = orjson.loads(body)
+            await inbox.record(NewDelivery(
+                id=f"drain-{n}", event="issues", payload=body.decode(), action=data.get("action"),
+                installation_id=data["installation"]["id"], repository=data["repository"]["full_name"],
+            ))
+
+
+async def drain(args: argparse.Namespace, folder: str) -> tuple[float, float]:
+    """The wall time and the bot's CPU time to process the recorded backlog."""
+    url = f"sqlite:///{folder}/drain.db"
+    inbox = Inbox(url)  # records the backlog, then watches it go down beside the bot
     await inbox.open()
     try:
-        with pool.open("rb") as lines:
-            # Record 0 is the harness's wiring check; a newcomer each after it.
-            for n, line in enumerate(itertools.islice(lines, 1, count + 1)):
-                body = line.rstrip(b"\n").partition(b"\t")[2]
-                data = orjson.loads(body)
-                await inbox.record(NewDelivery(
-                    id=f"drain-{n}", event="issues", payload=body.decode(), action=data.get("action"),
-                    installation_id=data["installation"]["id"], repository=data["repository"]["full_name"],
-                ))
+        await record(inbox, args.pool, args.deliveries)
+        urllib.request.urlopen(urllib.request.Request(f"{args.fake}/__reset", method="POST")).read()
+        env = {
+            **os.environ, "GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY_PATH": str(args.key),
+            "GITHUB_WEBHOOK_SECRET": "bench-secret", "DATABASE_URL": url, "GITHUB_API_URL": args.fake,
+            "LOG_LEVEL": "WARNING", "PORT": "3000", "GITHUB_WRITES_PER_MINUTE": "0", "GITHUB_WRITES_PER_HOUR": "0",
+        }
+        started = time.monotonic()
+        bot = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env)
+        try:
+            while True:
+                await asyncio.sleep(0.2)
+                if bot.poll() is not None:
+                    sys.exit(f"the bot stopped (exit status {bot.returncode})")
+                counts = await inbox.count_by_state()
+                if not counts.get("pending") and not counts.get("processing"):
+                    return time.monotonic() - started, cpu_seconds(bot.pid)
+        finally:
+            bot.terminate()
+            bot.wait(30)
     finally:
         await inbox.close()
-
-
-async def pending(url: str) -> int:
-    inbox = Inbox(url)
-    await inbox.open(take_back_unfinished=False)
-    try:
-        counts = await inbox.count_by_state()
-    finally:
-        await inbox.close()
-    return counts.get("pending", 0) + counts.get("processing", 0)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -76,27 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     os.sched_setaffinity(0, {1})  # beside the fake, off the bot's core
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{folder}/drain.db"
-        asyncio.run(record(url, args.pool, args.deliveries))
-        urllib.request.urlopen(urllib.request.Request(f"{args.fake}/__reset", method="POST")).read()
-        env = {
-            **os.environ, "GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY_PATH": str(args.key),
-            "GITHUB_WEBHOOK_SECRET": "bench-secret", "DATABASE_URL": url, "GITHUB_API_URL": args.fake,
-            "LOG_LEVEL": "WARNING", "PORT": "3000", "GITHUB_WRITES_PER_MINUTE": "0", "GITHUB_WRITES_PER_HOUR": "0",
-        }
-        started = time.monotonic()
-        bot = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env)
-        try:
-            time.sleep(0.5)
-            while asyncio.run(pending(url)):
-                if bot.poll() is not None:
-                    sys.exit(f"the bot stopped (exit status {bot.returncode})")
-                time.sleep(0.2)
-            wall = time.monotonic() - started
-            cpu = cpu_seconds(bot.pid)
-        finally:
-            bot.terminate()
-            bot.wait(30)
+        wall, cpu = asyncio.run(drain(args, folder))
     calls = json.load(urllib.request.urlopen(f"{args.fake}/__stats"))
     print(json.dumps({
         "deliveries": args.deliveries,
